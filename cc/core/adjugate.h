@@ -1,0 +1,54 @@
+// The adjugate adj(B) (classical adjoint, B adj(B) = det(B) I) of one matrix, exact at
+// singular matrices: the gradient of det is adj(A)^T, and it must stay finite where det = 0.
+//
+// From the SVD B = U S V^H and adj(XY) = adj(Y) adj(X), adj(W) = det(W) W^H for unitary W:
+//     adj(B) = conj(det V) det(U) · V · diag(prod_{j != i} s_j) · U^H.
+// The products leave out one singular value each (prefix/suffix products, no division), so a
+// rank n-1 matrix gets its nonzero rank-one adjugate and rank <= n-2 gets exactly zero.
+// adj(B^T) = adj(B)^T, so the column-major view of a row-major tensor needs no care.
+#pragma once
+
+#include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/LU>
+#include <Eigen/SVD>
+
+#include "lu.h"
+
+namespace detexp {
+
+template <class T>
+void adjugate(const T* b, int n, T* out) {
+  using R = real_t<T>;
+  Eigen::Map<ColMajor<T>> adj(out, n, n);
+  if (n == 0) return;
+  if (n == 1) {
+    adj(0, 0) = T(1);
+    return;
+  }
+  Eigen::Map<const ColMajor<T>> m(b, n, n);
+  if (!all_finite(b, static_cast<index_t>(n) * n)) {
+    adj.setConstant(make_scalar<T>(quiet_nan<R>(), is_complex<T>::value ? quiet_nan<R>() : R(0)));
+    return;
+  }
+  Eigen::JacobiSVD<ColMajor<T>, Eigen::ComputeFullU | Eigen::ComputeFullV> svd(m);
+  const auto& s = svd.singularValues();
+  std::vector<R> others(n);  // others[i] = prod_{j != i} s_j
+  R prefix = 1;
+  for (int i = 0; i < n; ++i) {
+    others[i] = prefix;
+    prefix *= s[i];
+  }
+  R suffix = 1;
+  for (int i = n - 1; i >= 0; --i) {
+    others[i] *= suffix;
+    suffix *= s[i];
+  }
+  const T phase = conj_of(T(svd.matrixV().determinant())) * T(svd.matrixU().determinant());
+  Eigen::Map<const Eigen::Matrix<R, Eigen::Dynamic, 1>> d(others.data(), n);
+  adj.noalias() = svd.matrixV() * d.template cast<T>().asDiagonal() * svd.matrixU().adjoint();
+  adj *= phase;
+}
+
+}  // namespace detexp

@@ -1,0 +1,90 @@
+// Scalar helpers shared by the CPU templates (cc/core) and the CUDA kernels (cuda/).
+//
+// Everything here is __host__ __device__ when compiled by nvcc, so the per-matrix math in
+// cc/core/small_lu.h runs unchanged on both sides and is unit-tested on the CPU in CI.
+// Complex types only need .real()/.imag() and the arithmetic operators (std::complex on the
+// host, cuda::std::complex or thrust::complex on the device).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#if defined(__CUDACC__)
+#define DETEXP_HD __host__ __device__ __forceinline__
+#else
+#define DETEXP_HD inline
+#endif
+
+namespace detexp {
+
+// Batch offsets are 64-bit: a batch may hold more than 2^31 elements.
+using index_t = std::int64_t;
+
+template <class T, class = void>
+struct is_complex : std::false_type {};
+template <class T>
+struct is_complex<T, std::void_t<decltype(std::declval<T>().imag())>> : std::true_type {};
+
+template <class T, class = void>
+struct real_type {
+  using type = T;
+};
+template <class T>
+struct real_type<T, std::enable_if_t<is_complex<T>::value>> {
+  using type = std::decay_t<decltype(std::declval<T>().real())>;
+};
+template <class T>
+using real_t = typename real_type<T>::type;
+
+DETEXP_HD float real_part(float x) { return x; }
+DETEXP_HD double real_part(double x) { return x; }
+template <class C, std::enable_if_t<is_complex<C>::value, int> = 0>
+DETEXP_HD auto real_part(const C& z) { return z.real(); }
+
+DETEXP_HD float imag_part(float) { return 0.f; }
+DETEXP_HD double imag_part(double) { return 0.0; }
+template <class C, std::enable_if_t<is_complex<C>::value, int> = 0>
+DETEXP_HD auto imag_part(const C& z) { return z.imag(); }
+
+// |re| + |im|: LAPACK's cabs1, the pivot-search magnitude of xGETRF.
+template <class T>
+DETEXP_HD real_t<T> abs1(const T& x) {
+  return std::fabs(real_part(x)) + std::fabs(imag_part(x));
+}
+
+// The true modulus without overflow or underflow in the intermediate square.
+template <class T>
+DETEXP_HD real_t<T> modulus(const T& x) {
+  if constexpr (is_complex<T>::value) {
+    return std::hypot(x.real(), x.imag());
+  } else {
+    return std::fabs(x);
+  }
+}
+
+template <class T>
+DETEXP_HD T make_scalar(real_t<T> re, real_t<T> im = 0) {
+  if constexpr (is_complex<T>::value) {
+    return T(re, im);
+  } else {
+    return re;
+  }
+}
+
+template <class T>
+DETEXP_HD T conj_of(const T& x) {
+  if constexpr (is_complex<T>::value) {
+    return T(x.real(), -x.imag());
+  } else {
+    return x;
+  }
+}
+
+template <class R>
+DETEXP_HD R quiet_nan() {
+  return std::numeric_limits<R>::quiet_NaN();
+}
+
+}  // namespace detexp

@@ -1,0 +1,152 @@
+// Partial-pivot LU for one small matrix, written once for the CPU and the GPU.
+//
+// Storage: the n×n matrix is read column-major, a[i + j*n]. TF tensors are row-major, so the
+// kernels factor the transpose B = A^T. That is harmless: det(A^T) = det(A), and the inverse
+// computed from the factors of A^T and written back column-major is A^{-1} row-major, because
+// (A^T)^{-1} = (A^{-1})^T. The LU tensor the ops save is therefore an opaque, internal format.
+//
+// Factorization (LAPACK xGETF2, right-looking): P B = L U with L unit lower, U upper, stored
+// together in a[]; perm[i] is the row of B that became row i of P B. A column whose remaining
+// entries are all zero gets a zero pivot and no elimination, as in LAPACK, so a singular matrix
+// yields an exact zero on U's diagonal and no NaN.
+//
+// N > 0 fixes the size at compile time (loops unroll, the matrix stays in registers); N = 0 uses
+// the run-time n. Both instantiate the same code.
+#pragma once
+
+#include "scalar.h"
+
+namespace detexp {
+
+template <class T>
+struct SlogdetValue {
+  T sign;             // det / |det|: ±1 (real) or a unit complex number; 0 if singular
+  real_t<T> logabsdet;  // log|det|; -inf if singular; NaN with sign NaN for non-finite input
+};
+
+template <int N, class T>
+DETEXP_HD void lu_factor_small(T* a, int n_runtime, int* perm) {
+  const int n = N > 0 ? N : n_runtime;
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+  for (int i = 0; i < n; ++i) perm[i] = i;
+  for (int k = 0; k < n; ++k) {
+    int p = k;
+    real_t<T> best = abs1(a[k + k * n]);
+    for (int i = k + 1; i < n; ++i) {
+      const real_t<T> v = abs1(a[i + k * n]);
+      if (v > best) {
+        best = v;
+        p = i;
+      }
+    }
+    if (p != k) {
+      for (int j = 0; j < n; ++j) {
+        const T t = a[k + j * n];
+        a[k + j * n] = a[p + j * n];
+        a[p + j * n] = t;
+      }
+      const int t = perm[k];
+      perm[k] = perm[p];
+      perm[p] = t;
+    }
+    const T pivot = a[k + k * n];
+    if (pivot == T(0)) continue;  // zero column below the diagonal: nothing to eliminate
+    const T inv_pivot = T(1) / pivot;
+    for (int i = k + 1; i < n; ++i) a[i + k * n] *= inv_pivot;
+    for (int j = k + 1; j < n; ++j) {
+      const T akj = a[k + j * n];
+      for (int i = k + 1; i < n; ++i) a[i + j * n] -= a[i + k * n] * akj;
+    }
+  }
+}
+
+// Parity of a permutation by cycle decomposition: sign = (-1)^(n - #cycles). O(n), no scratch
+// beyond a visited bitmap held in the permutation itself (entries are restored).
+DETEXP_HD int permutation_parity(int* perm, int n) {
+  int parity = 1;
+  for (int i = 0; i < n; ++i) {
+    if (perm[i] < 0) continue;
+    int len = 0;
+    int j = i;
+    while (perm[j] >= 0) {
+      const int next = perm[j];
+      perm[j] = -1 - next;  // mark visited
+      j = next;
+      ++len;
+    }
+    if ((len & 1) == 0) parity = -parity;
+  }
+  for (int i = 0; i < n; ++i) perm[i] = -1 - perm[i];
+  return parity;
+}
+
+// sign and log|det| from the factors: det(B) = det(P)^{-1} * prod_k u_kk.
+// `finite` is false when the input held Inf or NaN: the answer is then NaN, whatever the
+// elimination produced (a NaN can be skipped by a zero pivot column).
+template <class T>
+DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool finite) {
+  using R = real_t<T>;
+  SlogdetValue<T> out;
+  if (!finite) {
+    out.sign = make_scalar<T>(quiet_nan<R>(), is_complex<T>::value ? quiet_nan<R>() : R(0));
+    out.logabsdet = quiet_nan<R>();
+    return out;
+  }
+  T sign = make_scalar<T>(R(permutation_parity(perm, n)));
+  R logabs = 0;
+  for (int k = 0; k < n; ++k) {
+    const T u = lu[k + k * n];
+    const R m = modulus(u);
+    if (m == R(0)) {
+      out.sign = T(0);
+      out.logabsdet = -std::numeric_limits<R>::infinity();
+      return out;
+    }
+    if constexpr (is_complex<T>::value) {
+      sign = sign * make_scalar<T>(u.real() / m, u.imag() / m);
+    } else {
+      if (u < 0) sign = -sign;
+    }
+    logabs += std::log(m);
+  }
+  if constexpr (is_complex<T>::value) {
+    // The running product of unit numbers drifts by O(n eps) from the unit circle.
+    const R m = modulus(sign);
+    sign = make_scalar<T>(sign.real() / m, sign.imag() / m);
+  }
+  out.sign = sign;
+  out.logabsdet = logabs;
+  return out;
+}
+
+// x := B^{-1} column by column from P B = L U: solve L y = P e_j, then U x = y.
+// `inv` is n×n column-major; singular U gives Inf/NaN entries, as LAPACK's xGETRI would.
+template <int N, class T>
+DETEXP_HD void inverse_from_lu_small(const T* lu, const int* perm, int n_runtime, T* inv) {
+  const int n = N > 0 ? N : n_runtime;
+  for (int j = 0; j < n; ++j) {
+    T* x = inv + static_cast<index_t>(j) * n;
+    for (int i = 0; i < n; ++i) x[i] = perm[i] == j ? T(1) : T(0);
+    for (int k = 0; k < n; ++k) {
+      const T xk = x[k];
+      for (int i = k + 1; i < n; ++i) x[i] -= lu[i + k * n] * xk;
+    }
+    for (int k = n - 1; k >= 0; --k) {
+      x[k] /= lu[k + k * n];
+      const T xk = x[k];
+      for (int i = 0; i < k; ++i) x[i] -= lu[i + k * n] * xk;
+    }
+  }
+}
+
+// True when every entry is finite: x*0 is 0 for finite x and NaN for Inf or NaN.
+template <class T>
+DETEXP_HD bool all_finite(const T* a, index_t count) {
+  real_t<T> acc = 0;
+  for (index_t i = 0; i < count; ++i) acc += real_part(a[i]) * real_t<T>(0) + imag_part(a[i]) * real_t<T>(0);
+  return acc == acc;
+}
+
+}  // namespace detexp

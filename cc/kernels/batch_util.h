@@ -1,0 +1,57 @@
+// Shared pieces of the CPU OpKernels: checking a [..., n, n] input and sharding a batch of
+// matrices over TF's intra-op thread pool.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/tensor.h"
+#include "tensorflow/core/framework/tensor_shape.h"
+
+namespace detexp {
+
+struct SquareBatchShape {
+  int64_t batch = 0;  // number of matrices (64-bit: batches may exceed 2^31 elements)
+  int n = 0;
+  ::tensorflow::TensorShape batch_shape;  // the leading dimensions
+};
+
+// InvalidArgument naming the shape unless `t` is [..., n, n]; use with OP_REQUIRES_OK.
+inline ::tensorflow::Status CheckSquareBatch(const ::tensorflow::Tensor& t, const char* what,
+                                             SquareBatchShape* out) {
+  const ::tensorflow::TensorShape& s = t.shape();
+  if (s.dims() < 2) {
+    return ::tensorflow::errors::InvalidArgument(
+        what, " must be a batch of square matrices [..., n, n] (rank >= 2); got shape ", s.DebugString());
+  }
+  const int64_t rows = s.dim_size(s.dims() - 2), cols = s.dim_size(s.dims() - 1);
+  if (rows != cols) {
+    return ::tensorflow::errors::InvalidArgument(
+        what, " must be square in its last two dimensions; got shape ", s.DebugString());
+  }
+  if (rows >= (int64_t{1} << 31)) {
+    return ::tensorflow::errors::InvalidArgument(what, " is too large: n = ", rows);
+  }
+  out->n = static_cast<int>(rows);
+  out->batch_shape = s;
+  out->batch_shape.RemoveLastDims(2);
+  out->batch = out->batch_shape.num_elements();
+  return ::tensorflow::Status();
+}
+
+// Runs fn(begin, end) over [0, batch) on the intra-op pool; cost is per matrix, in cycles.
+inline void ForEachMatrix(::tensorflow::OpKernelContext* ctx, int64_t batch, int64_t cost,
+                          const std::function<void(int64_t, int64_t)>& fn) {
+  if (batch <= 0) return;
+  auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
+  pool->ParallelFor(batch, cost, [&fn](int64_t b, int64_t e) { fn(b, e); });
+}
+
+// A rough per-matrix cost in cycles for an O(n^3) factorization, for the sharder.
+inline int64_t CubicCost(int n) {
+  const int64_t m = n;
+  return 16 + 2 * m * m * m;
+}
+
+}  // namespace detexp

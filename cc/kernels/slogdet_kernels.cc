@@ -1,0 +1,120 @@
+// CPU kernels of the log-determinant family: thin TF glue over cc/core, sharded over the batch.
+// The row-major [n, n] slices are handed to cc/core as column-major matrices, i.e. transposed;
+// see cc/core/small_lu.h for why every result comes out right regardless.
+#include <algorithm>
+#include <complex>
+
+#include "batch_util.h"
+#include "cc/core/adjugate.h"
+#include "cc/core/lu.h"
+#include "tensorflow/core/framework/op_kernel.h"
+
+namespace detexp {
+
+using ::tensorflow::DEVICE_CPU;
+using ::tensorflow::OpKernel;
+using ::tensorflow::OpKernelConstruction;
+using ::tensorflow::OpKernelContext;
+using ::tensorflow::Tensor;
+using ::tensorflow::TensorShape;
+
+template <class T>
+class SlogdetOp : public OpKernel {
+ public:
+  explicit SlogdetOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "slogdet: input", &sh));
+    Tensor *sign, *logabsdet, *lu, *perm;
+    TensorShape perm_shape = sh.batch_shape;
+    perm_shape.AddDim(sh.n);
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, sh.batch_shape, &sign));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, sh.batch_shape, &logabsdet));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, a.shape(), &lu));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, perm_shape, &perm));
+    const int n = sh.n;
+    const index_t nn = static_cast<index_t>(n) * n;
+    const T* in = a.flat<T>().data();
+    T* lu_out = lu->flat<T>().data();
+    int* perm_out = perm->flat<int>().data();
+    T* sign_out = sign->flat<T>().data();
+    real_t<T>* lad_out = logabsdet->flat<real_t<T>>().data();
+    ForEachMatrix(ctx, sh.batch, CubicCost(n), [&](int64_t begin, int64_t end) {
+      std::copy(in + begin * nn, in + end * nn, lu_out + begin * nn);
+      for (int64_t i = begin; i < end; ++i) {
+        const SlogdetValue<T> v = slogdet_inplace(lu_out + i * nn, n, perm_out + i * n);
+        sign_out[i] = v.sign;
+        lad_out[i] = v.logabsdet;
+      }
+    });
+  }
+};
+
+template <class T>
+class InverseFromLuOp : public OpKernel {
+ public:
+  explicit InverseFromLuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& lu = ctx->input(0);
+    const Tensor& perm = ctx->input(1);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(lu, "inverse_from_lu: lu", &sh));
+    TensorShape perm_shape = sh.batch_shape;
+    perm_shape.AddDim(sh.n);
+    OP_REQUIRES(ctx, perm.shape() == perm_shape,
+                ::tensorflow::errors::InvalidArgument("inverse_from_lu: perm must have shape ",
+                                                      perm_shape.DebugString(), "; got ",
+                                                      perm.shape().DebugString()));
+    Tensor* inv;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &inv));
+    const int n = sh.n;
+    const index_t nn = static_cast<index_t>(n) * n;
+    const T* f = lu.flat<T>().data();
+    const int* p = perm.flat<int>().data();
+    T* out = inv->flat<T>().data();
+    ForEachMatrix(ctx, sh.batch, 2 * CubicCost(n), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) inverse_from_lu(f + i * nn, p + i * n, n, out + i * nn);
+    });
+  }
+};
+
+template <class T>
+class AdjugateOp : public OpKernel {
+ public:
+  explicit AdjugateOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "adjugate: input", &sh));
+    Tensor* adj;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &adj));
+    const int n = sh.n;
+    const index_t nn = static_cast<index_t>(n) * n;
+    const T* in = a.flat<T>().data();
+    T* out = adj->flat<T>().data();
+    ForEachMatrix(ctx, sh.batch, 20 * CubicCost(n), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) adjugate(in + i * nn, n, out + i * nn);
+    });
+  }
+};
+
+#define DETEXP_REGISTER_SLOGDET_CPU(T)                                                            \
+  REGISTER_KERNEL_BUILDER(                                                                        \
+      Name("Detexp>Slogdet").Device(DEVICE_CPU).TypeConstraint<T>("T").TypeConstraint<real_t<T>>( \
+          "Treal"),                                                                               \
+      SlogdetOp<T>);                                                                              \
+  REGISTER_KERNEL_BUILDER(Name("Detexp>InverseFromLu").Device(DEVICE_CPU).TypeConstraint<T>("T"), \
+                          InverseFromLuOp<T>);                                                    \
+  REGISTER_KERNEL_BUILDER(Name("Detexp>Adjugate").Device(DEVICE_CPU).TypeConstraint<T>("T"),      \
+                          AdjugateOp<T>);
+
+DETEXP_REGISTER_SLOGDET_CPU(float);
+DETEXP_REGISTER_SLOGDET_CPU(double);
+DETEXP_REGISTER_SLOGDET_CPU(std::complex<float>);
+DETEXP_REGISTER_SLOGDET_CPU(std::complex<double>);
+
+}  // namespace detexp

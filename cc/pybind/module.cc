@@ -1,0 +1,11 @@
+// The `detexp._detexp_numpy` extension: dx.numpy.* over cc/core, no TF graph involved.
+#include <pybind11/pybind11.h>
+
+namespace detexp {
+void register_slogdet(pybind11::module_& m);
+}  // namespace detexp
+
+PYBIND11_MODULE(_detexp_numpy, m) {
+  m.doc() = "detexp kernels over NumPy arrays (cc/core through pybind11); see detexp.numpy";
+  detexp::register_slogdet(m);
+}

@@ -1,0 +1,15 @@
+"""detexp: fast, exact batched log-determinant and matrix exponential for TensorFlow.
+
+    import detexp as dx
+    sign, logabsdet = dx.slogdet(a)
+
+`import detexp` loads the compiled op library (and registers gradients and pfor converters);
+a SavedModel that uses detexp ops needs it imported before loading.
+"""
+from ._slogdet import adjugate, det, inverse, logabsdet, logdet, slogdet
+from . import _pfor  # noqa: F401  (registers the vectorization rules)
+from . import numpy
+
+__version__ = "0.1.0"
+
+__all__ = ["slogdet", "logabsdet", "logdet", "det", "adjugate", "inverse", "numpy"]

@@ -1,0 +1,25 @@
+"""pfor converters: the detexp ops are batched already, so under tape.jacobian, batch_jacobian and
+tf.vectorized_map a loop over them becomes one call on the stacked batch instead of a while_loop."""
+from tensorflow.python.ops.parallel_for import pfor as _pfor
+
+from ._loader import load_ops
+
+_ops = load_ops()
+
+
+def _batched(op_fn):
+    def convert(pfor_input):
+        pfor_input.stack_inputs()
+        inputs = [pfor_input.stacked_input(i) for i in range(pfor_input.num_inputs)]
+        attrs = {k: pfor_input.get_attr(k) for k in pfor_input.op.node_def.attr}
+        outputs = op_fn(*inputs, **attrs)
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        return [_pfor.wrap(o, True) for o in outputs]
+
+    return convert
+
+
+_pfor.RegisterPFor("Detexp>Slogdet")(_batched(lambda a, T, Treal: _ops.detexp_slogdet(a, Treal=Treal)))
+_pfor.RegisterPFor("Detexp>InverseFromLu")(_batched(lambda lu, perm, a, T: _ops.detexp_inverse_from_lu(lu, perm, a)))
+_pfor.RegisterPFor("Detexp>Adjugate")(_batched(lambda a, T: _ops.detexp_adjugate(a)))

@@ -1,0 +1,46 @@
+"""Build detexp: setup.py drives CMake (CMakeLists.txt) and places the op library and the
+pybind11 module inside the `detexp` package.
+
+Environment:
+  DETEXP_BUILD_TYPE   CMake build type (default Release)
+  DETEXP_CMAKE_ARGS   extra arguments for the CMake configure step
+  DETEXP_JOBS         parallel build jobs (default: CPU count)
+"""
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+
+
+class CMakeExtension(Extension):
+    def __init__(self, name):
+        super().__init__(name, sources=[])
+
+
+class CMakeBuild(build_ext):
+    def build_extension(self, ext):
+        out_dir = Path(self.get_ext_fullpath(ext.name)).resolve().parent
+        build_dir = Path(self.build_temp).resolve() / "cmake"
+        build_dir.mkdir(parents=True, exist_ok=True)
+        build_type = os.environ.get("DETEXP_BUILD_TYPE", "Release")
+        configure = [
+            "cmake", "-S", str(ROOT), "-B", str(build_dir),
+            f"-DPython_EXECUTABLE={sys.executable}",
+            f"-DCMAKE_BUILD_TYPE={build_type}",
+            f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={out_dir}",
+        ] + shlex.split(os.environ.get("DETEXP_CMAKE_ARGS", ""))
+        jobs = os.environ.get("DETEXP_JOBS", str(os.cpu_count() or 2))
+        subprocess.run(configure, check=True)
+        subprocess.run(["cmake", "--build", str(build_dir), "-j", jobs], check=True)
+
+
+setup(
+    ext_modules=[CMakeExtension("detexp._detexp_numpy")],
+    cmdclass={"build_ext": CMakeBuild},
+)
