@@ -1,0 +1,42 @@
+"""Timing and table printing shared by the benchmark sections (slogdet.py, expm.py, ...)."""
+import math
+import time
+
+import numpy as np
+
+
+def time_call(fn, min_time=0.2, max_repeats=50):
+    """Median wall time in ms of fn() after one warm-up call; fn must block until done."""
+    fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < min_time and len(times) < max_repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
+
+
+def batch_for(n, itemsize, target_bytes):
+    """A batch size whose [batch, n, n] input is about target_bytes (at least 1)."""
+    return max(1, int(target_bytes // (n * n * itemsize)))
+
+
+def geomean(xs):
+    xs = [x for x in xs if x and x > 0 and math.isfinite(x)]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def print_table(title, header, rows):
+    """Prints a fixed-width table; rows are lists of str/float (floats shown with 3 significant digits)."""
+    def fmt(v):
+        if isinstance(v, float):
+            return "-" if math.isnan(v) else f"{v:.3g}"
+        return str(v)
+
+    cells = [[fmt(v) for v in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
+    print(f"\n{title}")
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for r in cells:
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))

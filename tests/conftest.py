@@ -1,0 +1,32 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import detexp  # noqa: F401  (loads the op library once for the whole session)
+
+REAL_DTYPES = [np.float32, np.float64]
+COMPLEX_DTYPES = [np.complex64, np.complex128]
+ALL_DTYPES = REAL_DTYPES + COMPLEX_DTYPES
+
+
+def tol(dtype):
+    """Relative tolerance for results of well-conditioned problems in the given precision."""
+    return 2e-4 if np.dtype(dtype) in (np.float32, np.complex64) else 1e-11
+
+
+def random_matrices(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape)
+    if np.issubdtype(np.dtype(dtype), np.complexfloating):
+        a = a + 1j * rng.standard_normal(shape)
+    return a.astype(dtype)
+
+
+@pytest.fixture(autouse=True)
+def _eager():
+    tf.config.run_functions_eagerly(False)
+    yield
