@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
 #include "tensorflow/core/framework/tensor_shape.h"
@@ -22,16 +24,16 @@ inline ::tensorflow::Status CheckSquareBatch(const ::tensorflow::Tensor& t, cons
                                              SquareBatchShape* out) {
   const ::tensorflow::TensorShape& s = t.shape();
   if (s.dims() < 2) {
-    return ::tensorflow::errors::InvalidArgument(
-        what, " must be a batch of square matrices [..., n, n] (rank >= 2); got shape ", s.DebugString());
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " must be a batch of square matrices [..., n, n] (rank >= 2); got shape ", s.DebugString()));
   }
   const int64_t rows = s.dim_size(s.dims() - 2), cols = s.dim_size(s.dims() - 1);
   if (rows != cols) {
-    return ::tensorflow::errors::InvalidArgument(
-        what, " must be square in its last two dimensions; got shape ", s.DebugString());
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " must be square in its last two dimensions; got shape ", s.DebugString()));
   }
   if (rows >= (int64_t{1} << 31)) {
-    return ::tensorflow::errors::InvalidArgument(what, " is too large: n = ", rows);
+    return absl::InvalidArgumentError(absl::StrCat(what, " is too large: n = ", rows));
   }
   out->n = static_cast<int>(rows);
   out->batch_shape = s;

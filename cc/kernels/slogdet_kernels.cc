@@ -65,9 +65,9 @@ class InverseFromLuOp : public OpKernel {
     TensorShape perm_shape = sh.batch_shape;
     perm_shape.AddDim(sh.n);
     OP_REQUIRES(ctx, perm.shape() == perm_shape,
-                ::tensorflow::errors::InvalidArgument("inverse_from_lu: perm must have shape ",
-                                                      perm_shape.DebugString(), "; got ",
-                                                      perm.shape().DebugString()));
+                absl::InvalidArgumentError(absl::StrCat("inverse_from_lu: perm must have shape ",
+                                                         perm_shape.DebugString(), "; got ",
+                                                         perm.shape().DebugString())));
     Tensor* inv;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &inv));
     const int n = sh.n;
