@@ -5,6 +5,8 @@
 // permutation vector perm (see small_lu.h for the storage convention).
 #pragma once
 
+#include <type_traits>
+
 #include <Eigen/Core>
 #include <Eigen/LU>
 
@@ -19,11 +21,22 @@ constexpr int kSmallLuMax = 24;
 template <class T>
 using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 
-template <int N, class T>
-SlogdetValue<T> slogdet_inplace_fixed(T* a, int* perm) {
-  const bool finite = all_finite(a, static_cast<index_t>(N) * N);
-  lu_factor_small<N>(a, N, perm);
-  return slogdet_from_lu(a, perm, N, finite);
+// Calls fn(std::integral_constant<int, N>) with N = n for n <= kFixedMax (code specialised for the
+// size: loops of known trip count, unrolled and vectorised), and N = 0 (run-time n) otherwise.
+constexpr int kFixedMax = 8;
+
+template <class Fn>
+decltype(auto) with_fixed_size(int n, Fn&& fn) {
+  switch (n) {
+#define DETEXP_FIXED_CASE(N) \
+  case N:                    \
+    return fn(std::integral_constant<int, N>{});
+    DETEXP_FIXED_CASE(1) DETEXP_FIXED_CASE(2) DETEXP_FIXED_CASE(3) DETEXP_FIXED_CASE(4)
+    DETEXP_FIXED_CASE(5) DETEXP_FIXED_CASE(6) DETEXP_FIXED_CASE(7) DETEXP_FIXED_CASE(8)
+#undef DETEXP_FIXED_CASE
+    default:
+      return fn(std::integral_constant<int, 0>{});
+  }
 }
 
 template <class T>
@@ -34,50 +47,45 @@ SlogdetValue<T> slogdet_inplace_eigen(T* a, int n, int* perm) {
   // Eigen's P satisfies (P B).row(indices[i]) = B.row(i); ours names the source row instead.
   const auto& idx = lu.permutationP().indices();
   for (int i = 0; i < n; ++i) perm[idx[i]] = i;
-  return slogdet_from_lu(a, perm, n, finite);
+  return slogdet_from_lu(a, permutation_parity(perm, n), n, finite);
 }
 
 // Factors the n×n column-major matrix a[] in place and returns its sign and log|det|.
 template <class T>
 SlogdetValue<T> slogdet_inplace(T* a, int n, int* perm) {
-  switch (n) {
-    case 0: return {T(1), real_t<T>(0)};
-    case 1: return slogdet_inplace_fixed<1>(a, perm);
-    case 2: return slogdet_inplace_fixed<2>(a, perm);
-    case 3: return slogdet_inplace_fixed<3>(a, perm);
-    case 4: return slogdet_inplace_fixed<4>(a, perm);
-    case 5: return slogdet_inplace_fixed<5>(a, perm);
-    case 6: return slogdet_inplace_fixed<6>(a, perm);
-    case 7: return slogdet_inplace_fixed<7>(a, perm);
-    case 8: return slogdet_inplace_fixed<8>(a, perm);
-    default: break;
-  }
-  if (n <= kSmallLuMax) {
+  if (n == 0) return {T(1), real_t<T>(0)};
+  if (n > kSmallLuMax) return slogdet_inplace_eigen(a, n, perm);
+  return with_fixed_size(n, [&](auto fixed) {
     const bool finite = all_finite(a, static_cast<index_t>(n) * n);
-    lu_factor_small<0>(a, n, perm);
-    return slogdet_from_lu(a, perm, n, finite);
-  }
-  return slogdet_inplace_eigen(a, n, perm);
+    const int swaps = lu_factor_small<decltype(fixed)::value>(a, n, perm);
+    return slogdet_from_lu(a, (swaps & 1) ? -1 : 1, n, finite);
+  });
 }
 
 // inv := B^{-1} from the factors left by slogdet_inplace (column-major, n×n).
 template <class T>
 void inverse_from_lu(const T* lu, const int* perm, int n, T* inv) {
-  switch (n) {
-    case 0: return;
-    case 1: return inverse_from_lu_small<1>(lu, perm, 1, inv);
-    case 2: return inverse_from_lu_small<2>(lu, perm, 2, inv);
-    case 3: return inverse_from_lu_small<3>(lu, perm, 3, inv);
-    case 4: return inverse_from_lu_small<4>(lu, perm, 4, inv);
-    default: break;
+  if (n == 0) return;
+  if (n <= kSmallLuMax) {
+    return with_fixed_size(n, [&](auto fixed) { inverse_from_lu_small<decltype(fixed)::value>(lu, perm, n, inv); });
   }
-  if (n <= kSmallLuMax) return inverse_from_lu_small<0>(lu, perm, n, inv);
   Eigen::Map<const ColMajor<T>> f(lu, n, n);
   Eigen::Map<ColMajor<T>> x(inv, n, n);
   x.setZero();
   for (int i = 0; i < n; ++i) x(i, perm[i]) = T(1);  // x = P
   f.template triangularView<Eigen::UnitLower>().solveInPlace(x);
   f.template triangularView<Eigen::Upper>().solveInPlace(x);
+}
+
+// out := k * conj(B^{-1}) laid out row-major, from the factors of the column-major B. For the
+// row-major tensor A (B = A^T) this is k * conj(A^{-T}) = k * A^{-H}, the slogdet backward.
+// `scratch` holds n*n elements.
+template <class T>
+void scaled_inverse_adjoint_from_lu(const T* lu, const int* perm, int n, T k, T* scratch, T* out) {
+  inverse_from_lu(lu, perm, n, scratch);
+  for (int r = 0; r < n; ++r) {
+    for (int c = 0; c < n; ++c) out[static_cast<index_t>(r) * n + c] = k * conj_of(scratch[r + static_cast<index_t>(c) * n]);
+  }
 }
 
 }  // namespace detexp

@@ -24,42 +24,48 @@ struct SlogdetValue {
   real_t<T> logabsdet;  // log|det|; -inf if singular; NaN with sign NaN for non-finite input
 };
 
+// Returns the number of row interchanges, so det(P) = (-1)^swaps.
 template <int N, class T>
-DETEXP_HD void lu_factor_small(T* a, int n_runtime, int* perm) {
+DETEXP_HD int lu_factor_small(T* a, int n_runtime, int* perm) {
   const int n = N > 0 ? N : n_runtime;
-#if defined(__CUDA_ARCH__)
-#pragma unroll
-#endif
+  DETEXP_UNROLL
   for (int i = 0; i < n; ++i) perm[i] = i;
+  int swaps = 0;
+  DETEXP_UNROLL
   for (int k = 0; k < n; ++k) {
+    // Branch-free pivot search and swap: with random data the branches would mispredict.
     int p = k;
     real_t<T> best = abs1(a[k + k * n]);
+    DETEXP_UNROLL
     for (int i = k + 1; i < n; ++i) {
       const real_t<T> v = abs1(a[i + k * n]);
-      if (v > best) {
-        best = v;
-        p = i;
-      }
+      const bool bigger = v > best;
+      best = bigger ? v : best;
+      p = bigger ? i : p;
     }
-    if (p != k) {
-      for (int j = 0; j < n; ++j) {
-        const T t = a[k + j * n];
-        a[k + j * n] = a[p + j * n];
-        a[p + j * n] = t;
-      }
-      const int t = perm[k];
-      perm[k] = perm[p];
-      perm[p] = t;
+    DETEXP_UNROLL
+    for (int j = 0; j < n; ++j) {  // a no-op when p == k
+      const T t = a[k + j * n];
+      a[k + j * n] = a[p + j * n];
+      a[p + j * n] = t;
     }
+    const int t = perm[k];
+    perm[k] = perm[p];
+    perm[p] = t;
+    swaps += p != k;
     const T pivot = a[k + k * n];
     if (pivot == T(0)) continue;  // zero column below the diagonal: nothing to eliminate
     const T inv_pivot = T(1) / pivot;
+    DETEXP_UNROLL
     for (int i = k + 1; i < n; ++i) a[i + k * n] *= inv_pivot;
+    DETEXP_UNROLL
     for (int j = k + 1; j < n; ++j) {
       const T akj = a[k + j * n];
+      DETEXP_UNROLL
       for (int i = k + 1; i < n; ++i) a[i + j * n] -= a[i + k * n] * akj;
     }
   }
+  return swaps;
 }
 
 // Parity of a permutation by cycle decomposition: sign = (-1)^(n - #cycles). O(n), no scratch
@@ -82,11 +88,12 @@ DETEXP_HD int permutation_parity(int* perm, int n) {
   return parity;
 }
 
-// sign and log|det| from the factors: det(B) = det(P)^{-1} * prod_k u_kk.
-// `finite` is false when the input held Inf or NaN: the answer is then NaN, whatever the
-// elimination produced (a NaN can be skipped by a zero pivot column).
+// sign and log|det| from the factors: det(B) = det(P)^{-1} prod_k u_kk, det(P) = perm_sign.
+// log|det| = log(prod |u_kk|), the product kept in range by moving powers of two into an exponent
+// (one log per matrix instead of n). `finite` is false when the input held Inf or NaN: the answer
+// is then NaN, whatever the elimination produced (a NaN can be skipped by a zero pivot column).
 template <class T>
-DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool finite) {
+DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int perm_sign, int n, bool finite) {
   using R = real_t<T>;
   SlogdetValue<T> out;
   if (!finite) {
@@ -94,8 +101,9 @@ DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool fi
     out.logabsdet = quiet_nan<R>();
     return out;
   }
-  T sign = make_scalar<T>(R(permutation_parity(perm, n)));
-  R logabs = 0;
+  T sign = make_scalar<T>(R(perm_sign));
+  R mantissa = 1;
+  int exponent = 0;
   for (int k = 0; k < n; ++k) {
     const T u = lu[k + k * n];
     const R m = modulus(u);
@@ -109,7 +117,13 @@ DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool fi
     } else {
       if (u < 0) sign = -sign;
     }
-    logabs += std::log(m);
+    mantissa *= m;
+    // Renormalize before the product can leave the range (|m| < 2^128 for float).
+    if (mantissa > R(0x1p60) || mantissa < R(0x1p-60)) {
+      int e;
+      mantissa = std::frexp(mantissa, &e);
+      exponent += e;
+    }
   }
   if constexpr (is_complex<T>::value) {
     // The running product of unit numbers drifts by O(n eps) from the unit circle.
@@ -117,7 +131,7 @@ DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool fi
     sign = make_scalar<T>(sign.real() / m, sign.imag() / m);
   }
   out.sign = sign;
-  out.logabsdet = logabs;
+  out.logabsdet = std::log(mantissa) + R(exponent) * R(0.693147180559945309417232121458176568L);
   return out;
 }
 
@@ -126,27 +140,37 @@ DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool fi
 template <int N, class T>
 DETEXP_HD void inverse_from_lu_small(const T* lu, const int* perm, int n_runtime, T* inv) {
   const int n = N > 0 ? N : n_runtime;
+  DETEXP_UNROLL
   for (int j = 0; j < n; ++j) {
     T* x = inv + static_cast<index_t>(j) * n;
+    DETEXP_UNROLL
     for (int i = 0; i < n; ++i) x[i] = perm[i] == j ? T(1) : T(0);
+    DETEXP_UNROLL
     for (int k = 0; k < n; ++k) {
       const T xk = x[k];
+      DETEXP_UNROLL
       for (int i = k + 1; i < n; ++i) x[i] -= lu[i + k * n] * xk;
     }
+    DETEXP_UNROLL
     for (int k = n - 1; k >= 0; --k) {
       x[k] /= lu[k + k * n];
       const T xk = x[k];
+      DETEXP_UNROLL
       for (int i = 0; i < k; ++i) x[i] -= lu[i + k * n] * xk;
     }
   }
 }
 
-// True when every entry is finite: x*0 is 0 for finite x and NaN for Inf or NaN.
+// True when every entry is finite: x - x is 0 for finite x and NaN for Inf or NaN. The AND
+// reduction over comparisons vectorizes (a floating-point sum would be a serial chain).
 template <class T>
 DETEXP_HD bool all_finite(const T* a, index_t count) {
-  real_t<T> acc = 0;
-  for (index_t i = 0; i < count; ++i) acc += real_part(a[i]) * real_t<T>(0) + imag_part(a[i]) * real_t<T>(0);
-  return acc == acc;
+  bool ok = true;
+  for (index_t i = 0; i < count; ++i) {
+    const real_t<T> re = real_part(a[i]), im = imag_part(a[i]);
+    ok &= (re - re == real_t<T>(0)) & (im - im == real_t<T>(0));
+  }
+  return ok;
 }
 
 }  // namespace detexp

@@ -3,6 +3,7 @@
 // see cc/core/small_lu.h for why every result comes out right regardless.
 #include <algorithm>
 #include <complex>
+#include <vector>
 
 #include "batch_util.h"
 #include "cc/core/adjugate.h"
@@ -82,6 +83,41 @@ class InverseFromLuOp : public OpKernel {
 };
 
 template <class T>
+class SlogdetBackwardOp : public OpKernel {
+ public:
+  explicit SlogdetBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& lu = ctx->input(0);
+    const Tensor& perm = ctx->input(1);
+    const Tensor& k = ctx->input(3);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(lu, "slogdet_backward: lu", &sh));
+    TensorShape perm_shape = sh.batch_shape;
+    perm_shape.AddDim(sh.n);
+    OP_REQUIRES(ctx, perm.shape() == perm_shape && k.shape() == sh.batch_shape,
+                absl::InvalidArgumentError(absl::StrCat(
+                    "slogdet_backward: perm and k must have shapes ", perm_shape.DebugString(), " and ",
+                    sh.batch_shape.DebugString(), "; got ", perm.shape().DebugString(), " and ",
+                    k.shape().DebugString())));
+    Tensor* grad;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &grad));
+    const int n = sh.n;
+    const index_t nn = static_cast<index_t>(n) * n;
+    const T* f = lu.flat<T>().data();
+    const int* p = perm.flat<int>().data();
+    const T* kv = k.flat<T>().data();
+    T* out = grad->flat<T>().data();
+    ForEachMatrix(ctx, sh.batch, 2 * CubicCost(n), [&](int64_t begin, int64_t end) {
+      std::vector<T> scratch(nn);
+      for (int64_t i = begin; i < end; ++i) {
+        scaled_inverse_adjoint_from_lu(f + i * nn, p + i * n, n, kv[i], scratch.data(), out + i * nn);
+      }
+    });
+  }
+};
+
+template <class T>
 class AdjugateOp : public OpKernel {
  public:
   explicit AdjugateOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
@@ -109,6 +145,8 @@ class AdjugateOp : public OpKernel {
       SlogdetOp<T>);                                                                              \
   REGISTER_KERNEL_BUILDER(Name("Detexp>InverseFromLu").Device(DEVICE_CPU).TypeConstraint<T>("T"), \
                           InverseFromLuOp<T>);                                                    \
+  REGISTER_KERNEL_BUILDER(Name("Detexp>SlogdetBackward").Device(DEVICE_CPU).TypeConstraint<T>("T"), \
+                          SlogdetBackwardOp<T>);                                                  \
   REGISTER_KERNEL_BUILDER(Name("Detexp>Adjugate").Device(DEVICE_CPU).TypeConstraint<T>("T"),      \
                           AdjugateOp<T>);
 

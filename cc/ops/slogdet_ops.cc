@@ -61,6 +61,22 @@ inv(a) from the factors saved by Detexp>Slogdet. `a` is not read: it is the inpu
 registered gradient differentiates against.
 )doc");
 
+REGISTER_OP("Detexp>SlogdetBackward")
+    .Input("lu: T")
+    .Input("perm: int32")
+    .Input("a: T")
+    .Input("k: T")
+    .Output("grad: T")
+    .Attr("T: {float, double, complex64, complex128}")
+    .SetShapeFn([](InferenceContext* c) {
+      c->set_output(0, c->input(0));
+      return Status();
+    })
+    .Doc(R"doc(
+k[..., None, None] * inv(a)^H from the factors saved by Detexp>Slogdet, in one pass: the backward
+of slogdet. `a` is not read (see Detexp>InverseFromLu).
+)doc");
+
 REGISTER_OP("Detexp>Adjugate")
     .Input("a: T")
     .Output("adjugate: T")

@@ -22,4 +22,6 @@ def _batched(op_fn):
 
 _pfor.RegisterPFor("Detexp>Slogdet")(_batched(lambda a, T, Treal: _ops.detexp_slogdet(a, Treal=Treal)))
 _pfor.RegisterPFor("Detexp>InverseFromLu")(_batched(lambda lu, perm, a, T: _ops.detexp_inverse_from_lu(lu, perm, a)))
+_pfor.RegisterPFor("Detexp>SlogdetBackward")(
+    _batched(lambda lu, perm, a, k, T: _ops.detexp_slogdet_backward(lu, perm, a, k)))
 _pfor.RegisterPFor("Detexp>Adjugate")(_batched(lambda a, T: _ops.detexp_adjugate(a)))

@@ -5,6 +5,7 @@ Gradients (TF's convention for complex inputs: grad = conj(df/dA) * upstream for
   d sign / dA: with dsign = i sign Im tr(A^{-1} dA) the complex sign contributes
       grad_A = (g_lad + i c) A^{-H},   c = -Im(conj(g_sign) sign)
   d det / dA = adj(A)^H                            (Jacobi's formula; finite at singular A)
+The slogdet backward is one fused op, Detexp>SlogdetBackward(lu, perm, a, k) = k A^{-H}.
 Every backward is built from ops with registered gradients, so gradients of any order exist:
   d(A^{-1})[E] = -A^{-1} E A^{-1}                   -> grad = -X^H H X^H,  X = A^{-1}
   d adj(A)[E] = (tr(adj(A) E) I - adj(A) E) A^{-1}  -> grad = sum(H conj X) Y^H - Y^H H X^H,  Y = adj(A)
@@ -114,14 +115,24 @@ def _slogdet_grad(op, g_sign, g_lad, _g_lu, _g_perm):
     a = op.inputs[0]
     sign, lad, lu, perm = op.outputs
     g_lad = _zeros_if_none(g_lad, lad)
-    inv_h = tf.linalg.adjoint(_ops.detexp_inverse_from_lu(lu, perm, a))
     if a.dtype.is_complex:
         g_sign = _zeros_if_none(g_sign, sign)
         c = -tf.math.imag(tf.math.conj(g_sign) * sign)
         k = tf.complex(g_lad, c)
     else:
         k = g_lad
-    return k[..., None, None] * inv_h
+    return _ops.detexp_slogdet_backward(lu, perm, a, k)
+
+
+@tf.RegisterGradient("Detexp>SlogdetBackward")
+def _slogdet_backward_grad(op, g):
+    # out = k X^H with X = inv(a):  d out = dk X^H - k X^H dA^H X^H, so
+    # grad_a = -k X^H g^H X^H and grad_k = sum(g * conj(X^H)).
+    lu, perm, a, k = op.inputs
+    x_h = tf.linalg.adjoint(_ops.detexp_inverse_from_lu(lu, perm, a))
+    grad_a = -k[..., None, None] * tf.matmul(x_h, tf.matmul(g, x_h, adjoint_a=True))
+    grad_k = tf.reduce_sum(g * tf.math.conj(x_h), axis=[-2, -1])
+    return None, None, grad_a, grad_k
 
 
 @tf.RegisterGradient("Detexp>InverseFromLu")

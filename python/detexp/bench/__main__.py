@@ -1,0 +1,34 @@
+"""python -m detexp.bench [--quick] [--only slogdet,expm]: side-by-side tables vs tf.linalg."""
+import argparse
+import importlib
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SECTIONS = ("slogdet", "expm")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
+    p.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    args = p.parse_args()
+    import tensorflow as tf
+    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, "
+          f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}")
+    for name in args.only.split(","):
+        try:
+            section = importlib.import_module(f"detexp.bench.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"detexp.bench.{name}":
+                print(f"\n(section {name}: not available in this build)")
+                continue
+            raise
+        t0 = time.perf_counter()
+        section.run(quick=args.quick)
+        print(f"({name}: {time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
