@@ -248,3 +248,17 @@ def test_gradient_with_unused_outputs_and_vectorized_map():
         y = tf.reduce_sum(sign)
     g = tape.gradient(y, a)
     assert g is None or np.all(g.numpy() == 0)
+
+
+def test_jacobian_vectorizes_without_while_loop():
+    @tf.function
+    def jacobian(a):
+        with tf.GradientTape() as tape:
+            tape.watch(a)
+            y = dx.logabsdet(a) + tf.math.real(dx.det(a))
+        return tape.jacobian(y, a)
+
+    graph = jacobian.get_concrete_function(tf.TensorSpec([4, 3, 3], tf.float64)).graph
+    op_types = {op.type for op in graph.get_operations()}
+    assert not op_types & {"While", "StatelessWhile"}, op_types
+    assert "Detexp>SlogdetBackward" in op_types or any("Detexp" in t for t in op_types)

@@ -43,8 +43,8 @@ class SlogdetOp : public OpKernel {
     T* sign_out = sign->flat<T>().data();
     real_t<T>* lad_out = logabsdet->flat<real_t<T>>().data();
     ForEachMatrix(ctx, sh.batch, CubicCost(n), [&](int64_t begin, int64_t end) {
-      std::copy(in + begin * nn, in + end * nn, lu_out + begin * nn);
       for (int64_t i = begin; i < end; ++i) {
+        std::copy(in + i * nn, in + (i + 1) * nn, lu_out + i * nn);  // then factored while in L1
         const SlogdetValue<T> v = slogdet_inplace(lu_out + i * nn, n, perm_out + i * n);
         sign_out[i] = v.sign;
         lad_out[i] = v.logabsdet;

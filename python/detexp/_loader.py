@@ -16,15 +16,20 @@ def _rebuild_hint():
     )
 
 
+def load_library(path):
+    """tf.load_op_library(path), turning a missing or mismatched library into an ImportError
+    that says what to rebuild."""
+    if not os.path.exists(path):
+        raise ImportError(f"{path} does not exist. " + _rebuild_hint())
+    try:
+        return tf.load_op_library(path)
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, OSError) as e:
+        raise ImportError(f"could not load {path}: {e}\n" + _rebuild_hint()) from e
+
+
 def load_ops():
     """The module of generated op wrappers (detexp_slogdet, ...), loaded on first use."""
     global _ops
     if _ops is None:
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), _LIB_NAME)
-        if not os.path.exists(path):
-            raise ImportError(f"{path} does not exist. " + _rebuild_hint())
-        try:
-            _ops = tf.load_op_library(path)
-        except (tf.errors.NotFoundError, OSError) as e:
-            raise ImportError(f"could not load {path}: {e}\n" + _rebuild_hint()) from e
+        _ops = load_library(os.path.join(os.path.dirname(os.path.abspath(__file__)), _LIB_NAME))
     return _ops
