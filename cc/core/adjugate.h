@@ -18,21 +18,10 @@
 
 namespace detexp {
 
-template <class T>
-void adjugate(const T* b, int n, T* out) {
+// adj(B) from a computed SVD (Eigen's JacobiSVD or BDCSVD with full U and V).
+template <class T, class Svd>
+void adjugate_from_svd(const Svd& svd, int n, Eigen::Map<ColMajor<T>>& adj) {
   using R = real_t<T>;
-  Eigen::Map<ColMajor<T>> adj(out, n, n);
-  if (n == 0) return;
-  if (n == 1) {
-    adj(0, 0) = T(1);
-    return;
-  }
-  Eigen::Map<const ColMajor<T>> m(b, n, n);
-  if (!all_finite(b, static_cast<index_t>(n) * n)) {
-    adj.setConstant(make_scalar<T>(quiet_nan<R>(), is_complex<T>::value ? quiet_nan<R>() : R(0)));
-    return;
-  }
-  Eigen::JacobiSVD<ColMajor<T>, Eigen::ComputeFullU | Eigen::ComputeFullV> svd(m);
   const auto& s = svd.singularValues();
   std::vector<R> others(n);  // others[i] = prod_{j != i} s_j
   R prefix = 1;
@@ -49,6 +38,31 @@ void adjugate(const T* b, int n, T* out) {
   Eigen::Map<const Eigen::Matrix<R, Eigen::Dynamic, 1>> d(others.data(), n);
   adj.noalias() = svd.matrixV() * d.template cast<T>().asDiagonal() * svd.matrixU().adjoint();
   adj *= phase;
+}
+
+// One-sided Jacobi is the most accurate for small n; divide and conquer is far faster beyond.
+constexpr int kJacobiSvdMax = 16;
+
+template <class T>
+void adjugate(const T* b, int n, T* out) {
+  using R = real_t<T>;
+  Eigen::Map<ColMajor<T>> adj(out, n, n);
+  if (n == 0) return;
+  if (n == 1) {
+    adj(0, 0) = T(1);
+    return;
+  }
+  Eigen::Map<const ColMajor<T>> m(b, n, n);
+  if (!all_finite(b, static_cast<index_t>(n) * n)) {
+    adj.setConstant(make_scalar<T>(quiet_nan<R>(), is_complex<T>::value ? quiet_nan<R>() : R(0)));
+    return;
+  }
+  constexpr int kFull = Eigen::ComputeFullU | Eigen::ComputeFullV;
+  if (n <= kJacobiSvdMax) {
+    adjugate_from_svd<T>(Eigen::JacobiSVD<ColMajor<T>, kFull>(m), n, adj);
+  } else {
+    adjugate_from_svd<T>(Eigen::BDCSVD<ColMajor<T>, kFull>(m), n, adj);
+  }
 }
 
 }  // namespace detexp

