@@ -66,3 +66,9 @@ void adjugate(const T* b, int n, T* out) {
 }
 
 }  // namespace detexp
+
+#ifndef DETEXP_CORE_INSTANTIATE
+#define DETEXP_ADJUGATE_DECLARE(T) extern template void detexp::adjugate<T>(const T*, int, T*);
+DETEXP_FOR_EACH_DTYPE(DETEXP_ADJUGATE_DECLARE)
+#undef DETEXP_ADJUGATE_DECLARE
+#endif

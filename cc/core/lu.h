@@ -156,3 +156,14 @@ void scaled_inverse_adjoint_from_lu(const T* lu, const int* perm, int n, T k, T*
 }
 
 }  // namespace detexp
+
+// The entry points are compiled once per dtype in cc/core/instances/ (fast parallel builds);
+// including files see only these declarations.
+#ifndef DETEXP_CORE_INSTANTIATE
+#define DETEXP_LU_DECLARE(T)                                                                        \
+  extern template detexp::SlogdetValue<T> detexp::slogdet_inplace<T>(T*, int, int*);                \
+  extern template void detexp::inverse_from_lu<T>(const T*, const int*, int, T*);                   \
+  extern template void detexp::scaled_inverse_adjoint_from_lu<T>(const T*, const int*, int, T, T*, T*);
+DETEXP_FOR_EACH_DTYPE(DETEXP_LU_DECLARE)
+#undef DETEXP_LU_DECLARE
+#endif

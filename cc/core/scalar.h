@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cmath>
+#include <complex>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -28,6 +29,9 @@
 #else
 #define DETEXP_UNROLL
 #endif
+
+// The four dtypes every op supports; cc/core/instances/ compiles each template once per dtype.
+#define DETEXP_FOR_EACH_DTYPE(X) X(float) X(double) X(std::complex<float>) X(std::complex<double>)
 
 namespace detexp {
 

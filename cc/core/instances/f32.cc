@@ -1,0 +1,2 @@
+#define DETEXP_INSTANCE_T float
+#include "instantiate.h"

@@ -1,0 +1,14 @@
+// Explicit instantiations of the cc/core entry points for one dtype, DETEXP_INSTANCE_T.
+// Each dtype gets its own translation unit (f32.cc, ...) so that a parallel build compiles them
+// side by side, and the op library and the pybind11 module share the object code.
+#define DETEXP_CORE_INSTANTIATE
+#include "cc/core/adjugate.h"
+#include "cc/core/lu.h"
+
+namespace detexp {
+using T = DETEXP_INSTANCE_T;
+template SlogdetValue<T> slogdet_inplace<T>(T*, int, int*);
+template void inverse_from_lu<T>(const T*, const int*, int, T*);
+template void scaled_inverse_adjoint_from_lu<T>(const T*, const int*, int, T, T*, T*);
+template void adjugate<T>(const T*, int, T*);
+}  // namespace detexp
