@@ -17,6 +17,14 @@
 #define DETEXP_HD inline
 #endif
 
+// Full unrolling of the fixed-N loops on the device keeps a small matrix in registers (every
+// index becomes a compile-time constant); g++ decides for itself on the host.
+#if defined(__CUDA_ARCH__)
+#define DETEXP_UNROLL _Pragma("unroll")
+#else
+#define DETEXP_UNROLL
+#endif
+
 namespace detexp {
 
 // Batch offsets are 64-bit: a batch may hold more than 2^31 elements.
@@ -82,9 +90,16 @@ DETEXP_HD T conj_of(const T& x) {
   }
 }
 
+// numeric_limits members are constexpr host functions: device code calls them under nvcc's
+// --expt-relaxed-constexpr (set by CMake for the CUDA build).
 template <class R>
 DETEXP_HD R quiet_nan() {
   return std::numeric_limits<R>::quiet_NaN();
+}
+
+template <class R>
+DETEXP_HD R infinity() {
+  return std::numeric_limits<R>::infinity();
 }
 
 }  // namespace detexp

@@ -24,16 +24,25 @@ struct SlogdetValue {
   real_t<T> logabsdet;  // log|det|; -inf if singular; NaN with sign NaN for non-finite input
 };
 
-template <int N, class T>
-DETEXP_HD void lu_factor_small(T* a, int n_runtime, int* perm) {
+// Returns the parity det(P) = ±1 of the row interchanges (counted as they happen, so callers
+// that keep the matrix in registers need no pass over perm afterwards).
+//
+// kSelectSwap = true exchanges rows k and p by predicated selects over every row i > k instead of
+// indexing with the run-time pivot p: O(n) more work per step, but with N fixed and the loops
+// unrolled every index is a constant, so a GPU thread keeps a[] and perm[] in registers (an index
+// known only at run time would send them to local memory). Both variants give identical results;
+// the CPU unit test runs both.
+template <int N, class T, bool kSelectSwap = false>
+DETEXP_HD int lu_factor_small(T* a, int n_runtime, int* perm) {
   const int n = N > 0 ? N : n_runtime;
-#if defined(__CUDA_ARCH__)
-#pragma unroll
-#endif
+  int parity = 1;
+  DETEXP_UNROLL
   for (int i = 0; i < n; ++i) perm[i] = i;
+  DETEXP_UNROLL
   for (int k = 0; k < n; ++k) {
     int p = k;
     real_t<T> best = abs1(a[k + k * n]);
+    DETEXP_UNROLL
     for (int i = k + 1; i < n; ++i) {
       const real_t<T> v = abs1(a[i + k * n]);
       if (v > best) {
@@ -41,7 +50,33 @@ DETEXP_HD void lu_factor_small(T* a, int n_runtime, int* perm) {
         p = i;
       }
     }
-    if (p != k) {
+    if constexpr (kSelectSwap) {
+      if (p != k) parity = -parity;
+      DETEXP_UNROLL
+      for (int j = 0; j < n; ++j) {
+        const T rk = a[k + j * n];
+        T rp = rk;
+        DETEXP_UNROLL
+        for (int i = k + 1; i < n; ++i) {
+          if (i == p) {
+            rp = a[i + j * n];
+            a[i + j * n] = rk;
+          }
+        }
+        a[k + j * n] = rp;
+      }
+      const int pk = perm[k];
+      int pp = pk;
+      DETEXP_UNROLL
+      for (int i = k + 1; i < n; ++i) {
+        if (i == p) {
+          pp = perm[i];
+          perm[i] = pk;
+        }
+      }
+      perm[k] = pp;
+    } else if (p != k) {
+      parity = -parity;
       for (int j = 0; j < n; ++j) {
         const T t = a[k + j * n];
         a[k + j * n] = a[p + j * n];
@@ -54,12 +89,16 @@ DETEXP_HD void lu_factor_small(T* a, int n_runtime, int* perm) {
     const T pivot = a[k + k * n];
     if (pivot == T(0)) continue;  // zero column below the diagonal: nothing to eliminate
     const T inv_pivot = T(1) / pivot;
+    DETEXP_UNROLL
     for (int i = k + 1; i < n; ++i) a[i + k * n] *= inv_pivot;
+    DETEXP_UNROLL
     for (int j = k + 1; j < n; ++j) {
       const T akj = a[k + j * n];
+      DETEXP_UNROLL
       for (int i = k + 1; i < n; ++i) a[i + j * n] -= a[i + k * n] * akj;
     }
   }
+  return parity;
 }
 
 // Parity of a permutation by cycle decomposition: sign = (-1)^(n - #cycles). O(n), no scratch
@@ -82,26 +121,28 @@ DETEXP_HD int permutation_parity(int* perm, int n) {
   return parity;
 }
 
-// sign and log|det| from the factors: det(B) = det(P)^{-1} * prod_k u_kk.
+// sign and log|det| from the factors: det(B) = det(P)^{-1} * prod_k u_kk, with det(P) = parity.
 // `finite` is false when the input held Inf or NaN: the answer is then NaN, whatever the
 // elimination produced (a NaN can be skipped by a zero pivot column).
-template <class T>
-DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool finite) {
+template <int N, class T>
+DETEXP_HD SlogdetValue<T> slogdet_from_parity(const T* lu, int parity, int n_runtime, bool finite) {
   using R = real_t<T>;
+  const int n = N > 0 ? N : n_runtime;
   SlogdetValue<T> out;
   if (!finite) {
     out.sign = make_scalar<T>(quiet_nan<R>(), is_complex<T>::value ? quiet_nan<R>() : R(0));
     out.logabsdet = quiet_nan<R>();
     return out;
   }
-  T sign = make_scalar<T>(R(permutation_parity(perm, n)));
+  T sign = make_scalar<T>(R(parity));
   R logabs = 0;
+  DETEXP_UNROLL
   for (int k = 0; k < n; ++k) {
     const T u = lu[k + k * n];
     const R m = modulus(u);
     if (m == R(0)) {
       out.sign = T(0);
-      out.logabsdet = -std::numeric_limits<R>::infinity();
+      out.logabsdet = -infinity<R>();
       return out;
     }
     if constexpr (is_complex<T>::value) {
@@ -121,21 +162,34 @@ DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool fi
   return out;
 }
 
+// The same from the permutation vector (its parity by cycle decomposition).
+template <class T>
+DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool finite) {
+  if (!finite) return slogdet_from_parity<0>(lu, 1, n, false);
+  return slogdet_from_parity<0>(lu, permutation_parity(perm, n), n, true);
+}
+
 // x := B^{-1} column by column from P B = L U: solve L y = P e_j, then U x = y.
 // `inv` is n×n column-major; singular U gives Inf/NaN entries, as LAPACK's xGETRI would.
 template <int N, class T>
 DETEXP_HD void inverse_from_lu_small(const T* lu, const int* perm, int n_runtime, T* inv) {
   const int n = N > 0 ? N : n_runtime;
+  DETEXP_UNROLL
   for (int j = 0; j < n; ++j) {
     T* x = inv + static_cast<index_t>(j) * n;
+    DETEXP_UNROLL
     for (int i = 0; i < n; ++i) x[i] = perm[i] == j ? T(1) : T(0);
+    DETEXP_UNROLL
     for (int k = 0; k < n; ++k) {
       const T xk = x[k];
+      DETEXP_UNROLL
       for (int i = k + 1; i < n; ++i) x[i] -= lu[i + k * n] * xk;
     }
+    DETEXP_UNROLL
     for (int k = n - 1; k >= 0; --k) {
       x[k] /= lu[k + k * n];
       const T xk = x[k];
+      DETEXP_UNROLL
       for (int i = 0; i < k; ++i) x[i] -= lu[i + k * n] * xk;
     }
   }
