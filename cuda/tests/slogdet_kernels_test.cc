@@ -285,6 +285,7 @@ template <class T>
 void test_dtype(bool quick, std::mt19937_64& g) {
   if (quick) {
     for (int n : {0, 3, 12, 40}) test_case<T>(n, 7, g);
+    test_case<T>(48, 1, g);  // the cuSOLVER getrf loop and gesvdj
     test_case<T>(4, 0, g);
     return;
   }
