@@ -55,6 +55,9 @@ s, l, lu, p = lib.detexp_slogdet(a, Treal=tf.float32)
 assert abs(float(l[0]) - float(tf.math.log(5.0))) < 1e-6, l
 print(f"cuda_compile_check: OK ({len(names)} ops with CPU+GPU kernels; CPU slogdet runs)")
 PY
+# The standalone kernel test: runs on a GPU, exits 77 (skip) without one.
+rc=0; "$BUILD/detexp_cuda_test" --quick || rc=$?
+if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then echo "cuda_compile_check: detexp_cuda_test failed ($rc)" >&2; exit 1; fi
 # 4. The CPU test suite against the CUDA build (skip with DETEXP_CUDA_CHECK_TESTS=0): a copy of the
 #    package with the CUDA-built libraries swapped in, outside the source tree.
 if [ "${DETEXP_CUDA_CHECK_TESTS:-1}" != "0" ]; then
