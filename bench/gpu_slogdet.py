@@ -84,6 +84,23 @@ def bench_torch(a_np, min_time):
     return _median_ms(fwd, sync, min_time), _median_ms(fwd_bwd, sync, min_time)
 
 
+def _device_name():
+    try:
+        import torch
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+    except ImportError:
+        pass
+    return "CPU (no GPU found: numbers are not the GPU benchmark)"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shapes", default=",".join(f"{n}x{b}" for n, b in SHAPES))
@@ -106,7 +123,7 @@ def main():
         print(f"done {n}x{batch}", file=sys.stderr, flush=True)
     header = ["n x batch", "dx fwd", "tf fwd", "torch fwd", "vs best", "vs torch", "dx f+b", "tf f+b",
               "torch f+b", "vs best", "vs torch"]
-    print("\nslogdet float32 on " + os.environ.get("DETEXP_BENCH_DEVICE", "GPU") + " (ms; speed-up = peer / detexp)")
+    print(f"\nslogdet float32 on {_device_name()} (ms, median; speed-up = peer / detexp; nan = not run)")
     print("  ".join(f"{h:>10}" for h in header))
     for r in rows:
         print("  ".join(f"{v:>10}" if isinstance(v, str) else f"{v:>10.3g}" for v in r))
