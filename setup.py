@@ -5,6 +5,9 @@ Environment:
   DETEXP_BUILD_TYPE   CMake build type (default Release)
   DETEXP_CMAKE_ARGS   extra arguments for the CMake configure step
   DETEXP_JOBS         parallel build jobs (default: CPU count)
+  DETEXP_CUDA         1 to build the GPU kernels as well (needs nvcc; see cuda/README.md)
+  DETEXP_CUDA_ARCHS   CUDA archs, e.g. "80;90" (default 75;80;86;89;90 + PTX 90 with nvcc 13)
+  DETEXP_CUDA_RUNTIME tf (default: TF's exported CUDA runtime) or static (nvcc's cudart_static)
 """
 import os
 import shlex
@@ -34,7 +37,15 @@ class CMakeBuild(build_ext):
             f"-DPython_EXECUTABLE={sys.executable}",
             f"-DCMAKE_BUILD_TYPE={build_type}",
             f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={out_dir}",
-        ] + shlex.split(os.environ.get("DETEXP_CMAKE_ARGS", ""))
+        ]
+        if os.environ.get("DETEXP_CUDA", "0").lower() in ("1", "on", "true", "yes"):
+            configure.append("-DDETEXP_CUDA=ON")
+            if os.environ.get("DETEXP_CUDA_ARCHS"):
+                configure.append(f"-DDETEXP_CUDA_ARCHS={os.environ['DETEXP_CUDA_ARCHS']}")
+            if os.environ.get("DETEXP_CUDA_RUNTIME"):
+                configure.append(f"-DDETEXP_CUDA_RUNTIME={os.environ['DETEXP_CUDA_RUNTIME']}")
+            configure.append("-DDETEXP_CUDA_TESTS=OFF")
+        configure += shlex.split(os.environ.get("DETEXP_CMAKE_ARGS", ""))
         jobs = os.environ.get("DETEXP_JOBS", str(os.cpu_count() or 2))
         subprocess.run(configure, check=True)
         subprocess.run(["cmake", "--build", str(build_dir), "-j", jobs], check=True)

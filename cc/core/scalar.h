@@ -98,9 +98,16 @@ DETEXP_HD T conj_of(const T& x) {
   }
 }
 
+// numeric_limits members are constexpr host functions: device code calls them under nvcc's
+// --expt-relaxed-constexpr (set by CMake for the CUDA build).
 template <class R>
 DETEXP_HD R quiet_nan() {
   return std::numeric_limits<R>::quiet_NaN();
+}
+
+template <class R>
+DETEXP_HD R infinity() {
+  return std::numeric_limits<R>::infinity();
 }
 
 }  // namespace detexp

@@ -24,35 +24,67 @@ struct SlogdetValue {
   real_t<T> logabsdet;  // log|det|; -inf if singular; NaN with sign NaN for non-finite input
 };
 
-// Returns the number of row interchanges, so det(P) = (-1)^swaps.
-template <int N, class T>
+// Returns the parity det(P) = ±1 of the row interchanges (counted as they happen, so callers
+// that keep the matrix in registers need no pass over perm afterwards).
+//
+// kSelectSwap = true exchanges rows k and p by predicated selects over every row i > k instead of
+// indexing with the run-time pivot p: O(n) more work per step, but with N fixed and the loops
+// unrolled every index is a constant, so a GPU thread keeps a[] and perm[] in registers (an index
+// known only at run time would send them to local memory). Both variants give identical results;
+// the CPU unit test runs both.
+template <int N, class T, bool kSelectSwap = false>
 DETEXP_HD int lu_factor_small(T* a, int n_runtime, int* perm) {
   const int n = N > 0 ? N : n_runtime;
+  int parity = 1;
   DETEXP_UNROLL
   for (int i = 0; i < n; ++i) perm[i] = i;
-  int swaps = 0;
   DETEXP_UNROLL
   for (int k = 0; k < n; ++k) {
-    // Branch-free pivot search and swap: with random data the branches would mispredict.
     int p = k;
     real_t<T> best = abs1(a[k + k * n]);
     DETEXP_UNROLL
     for (int i = k + 1; i < n; ++i) {
       const real_t<T> v = abs1(a[i + k * n]);
-      const bool bigger = v > best;
+      const bool bigger = v > best;  // branch-free: random data would mispredict a branch
       best = bigger ? v : best;
       p = bigger ? i : p;
     }
-    DETEXP_UNROLL
-    for (int j = 0; j < n; ++j) {  // a no-op when p == k
-      const T t = a[k + j * n];
-      a[k + j * n] = a[p + j * n];
-      a[p + j * n] = t;
+    if constexpr (kSelectSwap) {
+      if (p != k) parity = -parity;
+      DETEXP_UNROLL
+      for (int j = 0; j < n; ++j) {
+        const T rk = a[k + j * n];
+        T rp = rk;
+        DETEXP_UNROLL
+        for (int i = k + 1; i < n; ++i) {
+          if (i == p) {
+            rp = a[i + j * n];
+            a[i + j * n] = rk;
+          }
+        }
+        a[k + j * n] = rp;
+      }
+      const int pk = perm[k];
+      int pp = pk;
+      DETEXP_UNROLL
+      for (int i = k + 1; i < n; ++i) {
+        if (i == p) {
+          pp = perm[i];
+          perm[i] = pk;
+        }
+      }
+      perm[k] = pp;
+    } else if (p != k) {
+      parity = -parity;
+      for (int j = 0; j < n; ++j) {
+        const T t = a[k + j * n];
+        a[k + j * n] = a[p + j * n];
+        a[p + j * n] = t;
+      }
+      const int t = perm[k];
+      perm[k] = perm[p];
+      perm[p] = t;
     }
-    const int t = perm[k];
-    perm[k] = perm[p];
-    perm[p] = t;
-    swaps += p != k;
     const T pivot = a[k + k * n];
     if (pivot == T(0)) continue;  // zero column below the diagonal: nothing to eliminate
     const T inv_pivot = T(1) / pivot;
@@ -65,7 +97,7 @@ DETEXP_HD int lu_factor_small(T* a, int n_runtime, int* perm) {
       for (int i = k + 1; i < n; ++i) a[i + j * n] -= a[i + k * n] * akj;
     }
   }
-  return swaps;
+  return parity;
 }
 
 // Parity of a permutation by cycle decomposition: sign = (-1)^(n - #cycles). O(n), no scratch
@@ -88,28 +120,31 @@ DETEXP_HD int permutation_parity(int* perm, int n) {
   return parity;
 }
 
-// sign and log|det| from the factors: det(B) = det(P)^{-1} prod_k u_kk, det(P) = perm_sign.
-// log|det| = log(prod |u_kk|), the product kept in range by moving powers of two into an exponent
-// (one log per matrix instead of n). `finite` is false when the input held Inf or NaN: the answer
-// is then NaN, whatever the elimination produced (a NaN can be skipped by a zero pivot column).
-template <class T>
-DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int perm_sign, int n, bool finite) {
+// sign and log|det| from the factors: det(B) = det(P)^{-1} * prod_k u_kk, with det(P) = parity.
+// `finite` is false when the input held Inf or NaN: the answer is then NaN, whatever the
+// elimination produced (a NaN can be skipped by a zero pivot column).
+template <int N, class T>
+DETEXP_HD SlogdetValue<T> slogdet_from_parity(const T* lu, int parity, int n_runtime, bool finite) {
   using R = real_t<T>;
+  const int n = N > 0 ? N : n_runtime;
   SlogdetValue<T> out;
   if (!finite) {
     out.sign = make_scalar<T>(quiet_nan<R>(), is_complex<T>::value ? quiet_nan<R>() : R(0));
     out.logabsdet = quiet_nan<R>();
     return out;
   }
-  T sign = make_scalar<T>(R(perm_sign));
+  T sign = make_scalar<T>(R(parity));
+  // log|det| = log(prod |u_kk|): one log per matrix, the product kept in range by moving powers
+  // of two into an exponent (n logs cost more than the whole 4x4 elimination).
   R mantissa = 1;
   int exponent = 0;
+  DETEXP_UNROLL
   for (int k = 0; k < n; ++k) {
     const T u = lu[k + k * n];
     const R m = modulus(u);
     if (m == R(0)) {
       out.sign = T(0);
-      out.logabsdet = -std::numeric_limits<R>::infinity();
+      out.logabsdet = -infinity<R>();
       return out;
     }
     if constexpr (is_complex<T>::value) {
@@ -118,7 +153,6 @@ DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int perm_sign, int n, boo
       if (u < 0) sign = -sign;
     }
     mantissa *= m;
-    // Renormalize before the product can leave the range (|m| < 2^128 for float).
     if (mantissa > R(0x1p60) || mantissa < R(0x1p-60)) {
       int e;
       mantissa = std::frexp(mantissa, &e);
@@ -131,8 +165,15 @@ DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int perm_sign, int n, boo
     sign = make_scalar<T>(sign.real() / m, sign.imag() / m);
   }
   out.sign = sign;
-  out.logabsdet = std::log(mantissa) + R(exponent) * R(0.693147180559945309417232121458176568L);
+  out.logabsdet = std::log(mantissa) + R(exponent) * R(0.693147180559945309417232121458176568);
   return out;
+}
+
+// The same from the permutation vector (its parity by cycle decomposition).
+template <class T>
+DETEXP_HD SlogdetValue<T> slogdet_from_lu(const T* lu, int* perm, int n, bool finite) {
+  if (!finite) return slogdet_from_parity<0>(lu, 1, n, false);
+  return slogdet_from_parity<0>(lu, permutation_parity(perm, n), n, true);
 }
 
 // x := B^{-1} column by column from P B = L U: solve L y = P e_j, then U x = y.

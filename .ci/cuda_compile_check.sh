@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# CI without a GPU: compiles the CUDA build of the op library into its own build dir (nothing is
+# installed), then checks that
+#   1. the .so links no CUDA library beyond what libtensorflow_framework.so.2 provides (ldd),
+#   2. TF loads it on this machine (no GPU, no cuSOLVER/cuBLAS needed), and
+#   3. every Detexp> op has a GPU kernel registered (and a CPU one).
+# Exit status non-zero on any failure.
+#
+#   .ci/cuda_compile_check.sh                  # arch list: $DETEXP_CUDA_ARCHS or "90" (fast)
+#   DETEXP_CUDA_ARCHS="75;80;86;89;90" .ci/cuda_compile_check.sh   # the release arch list
+# Environment: PYTHON (default python), DETEXP_JOBS (default 2), DETEXP_CUDA_CHECK_DIR
+# (default <repo>/build-cuda-check).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="$(command -v "${PYTHON:-python}")"
+BUILD="${DETEXP_CUDA_CHECK_DIR:-$ROOT/build-cuda-check}"
+ARCHS="${DETEXP_CUDA_ARCHS:-90}"
+command -v nvcc >/dev/null || { echo "cuda_compile_check: nvcc not found" >&2; exit 1; }
+mkdir -p "$BUILD"
+start=$(date +%s)
+cmake -S "$ROOT" -B "$BUILD" -DPython_EXECUTABLE="$PY" -DDETEXP_CUDA=ON "-DDETEXP_CUDA_ARCHS=$ARCHS" \
+  -DDETEXP_CUDA_TESTS=ON -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$BUILD/lib" >"$BUILD/configure.log" 2>&1 \
+  || { cat "$BUILD/configure.log"; exit 1; }
+cmake --build "$BUILD" -j"${DETEXP_JOBS:-2}" >"$BUILD/build.log" 2>&1 || { tail -50 "$BUILD/build.log"; exit 1; }
+echo "cuda_compile_check: built archs '$ARCHS' in $(( $(date +%s) - start )) s"
+SO="$BUILD/lib/_detexp_ops.so"
+# 1. Only TF's framework may bring CUDA symbols: no libcudart/libcusolver/libcublas/libcuda needed.
+if ldd "$SO" | grep -E 'libcu(dart|solver|blas|blasLt|da)\.so' ; then
+  echo "cuda_compile_check: $SO links a CUDA library directly (must dlopen / use TF's runtime)" >&2; exit 1
+fi
+# 2 + 3.
+"$PY" - "$SO" <<'PY'
+import os, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf
+from tensorflow.python.framework import kernels
+lib = tf.load_op_library(sys.argv[1])
+from tensorflow.python.framework import op_def_registry
+# The generated wrappers are named Detexp_<Op> for the op Detexp><Op>.
+names = sorted("Detexp>" + a[len("Detexp_"):] for a in dir(lib) if a.startswith("Detexp_"))
+assert all(op_def_registry.get(n) is not None for n in names), names
+bad = []
+for name in names:
+    devs = {k.device_type for k in kernels.get_registered_kernels_for_op(name).kernel}
+    print(f"  {name}: {sorted(devs)}")
+    if not {"CPU", "GPU"} <= devs:
+        bad.append(name)
+if not names:
+    sys.exit("cuda_compile_check: no Detexp> ops registered")
+if bad:
+    sys.exit(f"cuda_compile_check: missing CPU or GPU kernels for {bad}")
+# The CPU kernels of the CUDA build still run here.
+a = tf.constant([[[2.0, 1.0], [1.0, 3.0]]])
+s, l, lu, p = lib.detexp_slogdet(a, Treal=tf.float32)
+assert abs(float(l[0]) - float(tf.math.log(5.0))) < 1e-6, l
+print(f"cuda_compile_check: OK ({len(names)} ops with CPU+GPU kernels; CPU slogdet runs)")
+PY
+# The standalone kernel test: runs on a GPU, exits 77 (skip) without one.
+rc=0; "$BUILD/detexp_cuda_test" --quick || rc=$?
+if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then echo "cuda_compile_check: detexp_cuda_test failed ($rc)" >&2; exit 1; fi
+# 4. The CPU test suite against the CUDA build (skip with DETEXP_CUDA_CHECK_TESTS=0): a copy of the
+#    package with the CUDA-built libraries swapped in, outside the source tree.
+if [ "${DETEXP_CUDA_CHECK_TESTS:-1}" != "0" ]; then
+  PKG="$BUILD/pkg"
+  rm -rf "$PKG" && mkdir -p "$PKG"
+  cp -r "$ROOT/python/detexp" "$PKG/"
+  rm -f "$PKG"/detexp/*.so
+  cp "$SO" "$BUILD"/lib/_detexp_numpy*.so "$PKG/detexp/"
+  (cd "$ROOT" && PYTHONPATH="$PKG" "$PY" -m pytest -q -p no:cacheprovider tests)
+fi
+echo "cuda_compile_check: total $(( $(date +%s) - start )) s"

@@ -1,0 +1,159 @@
+// GPU kernels of the log-determinant family: TF glue over the launchers in cuda/ (built only with
+// DETEXP_CUDA=ON, compiled with TF's headers and GOOGLE_CUDA=1). The stream comes from the
+// OpKernelContext and every scratch buffer from allocate_temp, so TF's stream-ordered allocator
+// owns all device memory. Outputs, perm included, live in device memory; the LU/perm format is
+// the CPU path's (cc/core/small_lu.h), so the Python gradients are device-agnostic.
+#if GOOGLE_CUDA
+
+#include <complex>
+#include <vector>
+
+#include "batch_util.h"
+#include "cc/core/scalar.h"
+#include "cuda/slogdet_launch.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/tensor.h"
+#include "xla/stream_executor/stream.h"
+
+namespace detexp {
+
+using ::tensorflow::DEVICE_GPU;
+using ::tensorflow::OpKernel;
+using ::tensorflow::OpKernelConstruction;
+using ::tensorflow::OpKernelContext;
+using ::tensorflow::Tensor;
+using ::tensorflow::TensorShape;
+
+namespace {
+
+::tensorflow::Status ToTf(const gpu::Status& s) {
+  switch (s.code) {
+    case gpu::Code::kOk: return ::tensorflow::Status();
+    case gpu::Code::kInvalidArgument: return absl::InvalidArgumentError(s.message);
+    case gpu::Code::kUnavailable: return absl::UnavailableError(s.message);
+    case gpu::Code::kResourceExhausted: return absl::ResourceExhaustedError(s.message);
+    default: return absl::InternalError(s.message);
+  }
+}
+
+::tensorflow::Status GetStream(OpKernelContext* ctx, cudaStream_t* out) {
+  auto* dc = ctx->op_device_context();
+  auto* stream = dc == nullptr ? nullptr : dc->stream();
+  if (stream == nullptr) return ::tensorflow::errors::Internal("detexp: no GPU stream in the OpKernelContext");
+  *out = reinterpret_cast<cudaStream_t>(stream->platform_specific_handle().stream);
+  return ::tensorflow::Status();
+}
+
+// Scratch for the launchers: byte tensors from allocate_temp, alive until Compute returns (TF's
+// GPU allocator keeps them valid for the work already enqueued on the stream).
+class TempAllocator {
+ public:
+  explicit TempAllocator(OpKernelContext* ctx) : ctx_(ctx) {}
+  gpu::ScratchFn fn() {
+    return [this](std::size_t bytes) -> void* {
+      // 256-byte alignment from TF's allocator; int8 elements, rounded up to 16 bytes.
+      const int64_t n = static_cast<int64_t>((bytes + 15) / 16 * 16);
+      temps_.emplace_back();
+      if (!ctx_->allocate_temp(::tensorflow::DT_INT8, TensorShape({n}), &temps_.back()).ok()) return nullptr;
+      return temps_.back().flat<int8_t>().data();
+    };
+  }
+
+ private:
+  OpKernelContext* ctx_;
+  std::vector<Tensor> temps_;
+};
+
+}  // namespace
+
+template <class T>
+class SlogdetGpuOp : public OpKernel {
+ public:
+  explicit SlogdetGpuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "slogdet: input", &sh));
+    Tensor *sign, *logabsdet, *lu, *perm;
+    TensorShape perm_shape = sh.batch_shape;
+    perm_shape.AddDim(sh.n);
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, sh.batch_shape, &sign));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, sh.batch_shape, &logabsdet));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, a.shape(), &lu));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, perm_shape, &perm));
+    if (sh.batch == 0) return;
+    cudaStream_t stream;
+    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
+    TempAllocator temp(ctx);
+    OP_REQUIRES_OK(ctx, ToTf(gpu::slogdet<T, real_t<T>>(
+                            stream, a.flat<T>().data(), lu->flat<T>().data(), perm->flat<int>().data(),
+                            sign->flat<T>().data(), logabsdet->flat<real_t<T>>().data(), sh.batch, sh.n, temp.fn())));
+  }
+};
+
+template <class T>
+class InverseFromLuGpuOp : public OpKernel {
+ public:
+  explicit InverseFromLuGpuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& lu = ctx->input(0);
+    const Tensor& perm = ctx->input(1);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(lu, "inverse_from_lu: lu", &sh));
+    TensorShape perm_shape = sh.batch_shape;
+    perm_shape.AddDim(sh.n);
+    OP_REQUIRES(ctx, perm.shape() == perm_shape,
+                ::tensorflow::errors::InvalidArgument("inverse_from_lu: perm must have shape ",
+                                                      perm_shape.DebugString(), "; got ",
+                                                      perm.shape().DebugString()));
+    Tensor* inv;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &inv));
+    if (sh.batch == 0 || sh.n == 0) return;
+    cudaStream_t stream;
+    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
+    TempAllocator temp(ctx);
+    OP_REQUIRES_OK(ctx, ToTf(gpu::inverse_from_lu<T>(stream, lu.flat<T>().data(), perm.flat<int>().data(),
+                                                     inv->flat<T>().data(), sh.batch, sh.n, temp.fn())));
+  }
+};
+
+template <class T>
+class AdjugateGpuOp : public OpKernel {
+ public:
+  explicit AdjugateGpuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "adjugate: input", &sh));
+    Tensor* adj;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &adj));
+    if (sh.batch == 0 || sh.n == 0) return;
+    cudaStream_t stream;
+    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
+    TempAllocator temp(ctx);
+    OP_REQUIRES_OK(ctx, ToTf(gpu::adjugate<T>(stream, a.flat<T>().data(), adj->flat<T>().data(), sh.batch, sh.n,
+                                              temp.fn())));
+  }
+};
+
+#define DETEXP_REGISTER_SLOGDET_GPU(T)                                                            \
+  REGISTER_KERNEL_BUILDER(                                                                        \
+      Name("Detexp>Slogdet").Device(DEVICE_GPU).TypeConstraint<T>("T").TypeConstraint<real_t<T>>( \
+          "Treal"),                                                                               \
+      SlogdetGpuOp<T>);                                                                           \
+  REGISTER_KERNEL_BUILDER(Name("Detexp>InverseFromLu").Device(DEVICE_GPU).TypeConstraint<T>("T"), \
+                          InverseFromLuGpuOp<T>);                                                 \
+  REGISTER_KERNEL_BUILDER(Name("Detexp>Adjugate").Device(DEVICE_GPU).TypeConstraint<T>("T"),      \
+                          AdjugateGpuOp<T>);
+
+DETEXP_REGISTER_SLOGDET_GPU(float);
+DETEXP_REGISTER_SLOGDET_GPU(double);
+DETEXP_REGISTER_SLOGDET_GPU(std::complex<float>);
+DETEXP_REGISTER_SLOGDET_GPU(std::complex<double>);
+
+}  // namespace detexp
+
+#endif  // GOOGLE_CUDA
