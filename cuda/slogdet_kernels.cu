@@ -166,6 +166,20 @@ __global__ void fill_kernel(T* out, std::int64_t count, T value) {
   if (i < count) out[i] = value;
 }
 
+// ---- slogdet backward: out = k * A^{-H} from the inverse ----------------------------------------
+// `inv` is B^{-1} column-major (= A^{-1} row-major); out row-major (r, c) = k conj(A^{-1}(c, r)),
+// the same transposed write as cc/core's scaled_inverse_adjoint_from_lu.
+template <class T>
+__global__ void scaled_adjoint_kernel(const T* __restrict__ inv, const T* __restrict__ k, T* __restrict__ out,
+                                      std::int64_t start, std::int64_t count, int n) {
+  const std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= count) return;
+  const std::int64_t idx = start + i, nn = static_cast<std::int64_t>(n) * n;
+  const std::int64_t b = idx / nn;
+  const int rem = static_cast<int>(idx - b * nn), r = rem / n, c = rem - r * n;
+  out[idx] = k[b] * conj_of(inv[b * nn + static_cast<std::int64_t>(c) * n + r]);
+}
+
 // ---- n <= 8: one matrix per thread ------------------------------------------------------------
 // Shared memory holds the block's matrices with a padded stride (N*N + 1 elements) so that the
 // per-thread copy into registers is free of bank conflicts.
@@ -971,10 +985,29 @@ Status adjugate(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int
   return Status();
 }
 
+template <class T>
+Status slogdet_backward(cudaStream_t stream, const T* lu, const int* perm, const T* k, T* out, std::int64_t batch,
+                        int n, const ScratchFn& scratch) {
+  const std::int64_t total = batch * n * static_cast<std::int64_t>(n);
+  if (total == 0) return Status();
+  T* inv = nullptr;
+  DETEXP_RETURN_IF_ERROR(alloc(scratch, total, &inv, "slogdet_backward"));
+  DETEXP_RETURN_IF_ERROR(inverse_from_lu<T>(stream, lu, perm, inv, batch, n, scratch));
+  constexpr int kThreads = 256;
+  return for_each_launch(total, kMaxGridX / kThreads * kThreads, [&](std::int64_t start, std::int64_t count) {
+    const std::int64_t blocks = (count + kThreads - 1) / kThreads;
+    scaled_adjoint_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(dev(inv), dev(k), dev(out), start,
+                                                                                 count, n);
+    return launch_check("scaled_adjoint_kernel");
+  });
+}
+
 #define DETEXP_INSTANTIATE(T, R)                                                                               \
   template Status slogdet<T, R>(cudaStream_t, const T*, T*, int*, T*, R*, std::int64_t, int, const ScratchFn&); \
   template Status inverse_from_lu<T>(cudaStream_t, const T*, const int*, T*, std::int64_t, int, const ScratchFn&); \
-  template Status adjugate<T>(cudaStream_t, const T*, T*, std::int64_t, int, const ScratchFn&);
+  template Status adjugate<T>(cudaStream_t, const T*, T*, std::int64_t, int, const ScratchFn&);                 \
+  template Status slogdet_backward<T>(cudaStream_t, const T*, const int*, const T*, T*, std::int64_t, int,      \
+                                      const ScratchFn&);
 
 DETEXP_INSTANTIATE(float, float)
 DETEXP_INSTANTIATE(double, double)

@@ -41,6 +41,11 @@ template <class T>
 Status inverse_from_lu(cudaStream_t stream, const T* lu, const int* perm, T* inverse, std::int64_t batch, int n,
                        const ScratchFn& scratch);
 
+// The slogdet backward k[b] * A_b^{-H} [batch, n, n] from the factors (k: [batch]).
+template <class T>
+Status slogdet_backward(cudaStream_t stream, const T* lu, const int* perm, const T* k, T* out, std::int64_t batch,
+                        int n, const ScratchFn& scratch);
+
 // adj(a) [batch, n, n], exact at singular matrices (SVD: cuSOLVER gesvdj), NaN for non-finite input.
 template <class T>
 Status adjugate(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int n, const ScratchFn& scratch);

@@ -120,6 +120,36 @@ class InverseFromLuGpuOp : public OpKernel {
 };
 
 template <class T>
+class SlogdetBackwardGpuOp : public OpKernel {
+ public:
+  explicit SlogdetBackwardGpuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& lu = ctx->input(0);
+    const Tensor& perm = ctx->input(1);
+    const Tensor& k = ctx->input(3);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(lu, "slogdet_backward: lu", &sh));
+    TensorShape perm_shape = sh.batch_shape;
+    perm_shape.AddDim(sh.n);
+    OP_REQUIRES(ctx, perm.shape() == perm_shape && k.shape() == sh.batch_shape,
+                absl::InvalidArgumentError(absl::StrCat(
+                    "slogdet_backward: perm and k must have shapes ", perm_shape.DebugString(), " and ",
+                    sh.batch_shape.DebugString(), "; got ", perm.shape().DebugString(), " and ",
+                    k.shape().DebugString())));
+    Tensor* grad;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &grad));
+    if (sh.batch == 0 || sh.n == 0) return;
+    cudaStream_t stream;
+    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
+    TempAllocator temp(ctx);
+    OP_REQUIRES_OK(ctx, ToTf(gpu::slogdet_backward<T>(stream, lu.flat<T>().data(), perm.flat<int>().data(),
+                                                      k.flat<T>().data(), grad->flat<T>().data(), sh.batch, sh.n,
+                                                      temp.fn())));
+  }
+};
+
+template <class T>
 class AdjugateGpuOp : public OpKernel {
  public:
   explicit AdjugateGpuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
@@ -146,6 +176,8 @@ class AdjugateGpuOp : public OpKernel {
       SlogdetGpuOp<T>);                                                                           \
   REGISTER_KERNEL_BUILDER(Name("Detexp>InverseFromLu").Device(DEVICE_GPU).TypeConstraint<T>("T"), \
                           InverseFromLuGpuOp<T>);                                                 \
+  REGISTER_KERNEL_BUILDER(Name("Detexp>SlogdetBackward").Device(DEVICE_GPU).TypeConstraint<T>("T"), \
+                          SlogdetBackwardGpuOp<T>);                                                 \
   REGISTER_KERNEL_BUILDER(Name("Detexp>Adjugate").Device(DEVICE_GPU).TypeConstraint<T>("T"),      \
                           AdjugateGpuOp<T>);
 
