@@ -23,3 +23,6 @@ def _batched(op_fn):
 _pfor.RegisterPFor("Detexp>Slogdet")(_batched(lambda a, T, Treal: _ops.detexp_slogdet(a, Treal=Treal)))
 _pfor.RegisterPFor("Detexp>InverseFromLu")(_batched(lambda lu, perm, a, T: _ops.detexp_inverse_from_lu(lu, perm, a)))
 _pfor.RegisterPFor("Detexp>Adjugate")(_batched(lambda a, T: _ops.detexp_adjugate(a)))
+_pfor.RegisterPFor("Detexp>Expm")(_batched(lambda a, T: _ops.detexp_expm(a)))
+_pfor.RegisterPFor("Detexp>ExpmFrechet")(_batched(lambda a, e, T: _ops.detexp_expm_frechet(a, e)))
+_pfor.RegisterPFor("Detexp>ExpmGrad")(_batched(lambda a, g, T: _ops.detexp_expm_grad(a, g)))
