@@ -39,11 +39,15 @@ from tensorflow.python.framework import op_def_registry
 # The generated wrappers are named Detexp_<Op> for the op Detexp><Op>.
 names = sorted("Detexp>" + a[len("Detexp_"):] for a in dir(lib) if a.startswith("Detexp_"))
 assert all(op_def_registry.get(n) is not None for n in names), names
+# The matrix exponential's GPU kernels are issue 7 (GPU, part 2); until then these run on the CPU
+# (TF places them there) and are the only ops allowed to lack a GPU kernel.
+CPU_ONLY_PENDING = {"Detexp>Expm", "Detexp>ExpmFrechet", "Detexp>ExpmGrad"}
 bad = []
 for name in names:
     devs = {k.device_type for k in kernels.get_registered_kernels_for_op(name).kernel}
-    print(f"  {name}: {sorted(devs)}")
-    if not {"CPU", "GPU"} <= devs:
+    pending = name in CPU_ONLY_PENDING and devs == {"CPU"}
+    print(f"  {name}: {sorted(devs)}" + ("  (GPU kernel pending: issue 7)" if pending else ""))
+    if not pending and not {"CPU", "GPU"} <= devs:
         bad.append(name)
 if not names:
     sys.exit("cuda_compile_check: no Detexp> ops registered")
@@ -53,7 +57,8 @@ if bad:
 a = tf.constant([[[2.0, 1.0], [1.0, 3.0]]])
 s, l, lu, p = lib.detexp_slogdet(a, Treal=tf.float32)
 assert abs(float(l[0]) - float(tf.math.log(5.0))) < 1e-6, l
-print(f"cuda_compile_check: OK ({len(names)} ops with CPU+GPU kernels; CPU slogdet runs)")
+print(f"cuda_compile_check: OK ({len(names) - len(CPU_ONLY_PENDING)} ops with CPU+GPU kernels, "
+      f"{len(CPU_ONLY_PENDING)} CPU-only pending issue 7; CPU slogdet runs)")
 PY
 # The standalone kernel test: runs on a GPU, exits 77 (skip) without one.
 rc=0; "$BUILD/detexp_cuda_test" --quick || rc=$?

@@ -2,14 +2,16 @@
 
     import detexp as dx
     sign, logabsdet = dx.slogdet(a)
+    e = dx.expm(a)
 
 `import detexp` loads the compiled op library (and registers gradients and pfor converters);
 a SavedModel that uses detexp ops needs it imported before loading.
 """
 from ._slogdet import adjugate, det, inverse, logabsdet, logdet, slogdet
+from ._expm import expm, expm_frechet
 from . import _pfor  # noqa: F401  (registers the vectorization rules)
 from . import numpy
 
 __version__ = "0.1.0"
 
-__all__ = ["slogdet", "logabsdet", "logdet", "det", "adjugate", "inverse", "numpy"]
+__all__ = ["slogdet", "logabsdet", "logdet", "det", "adjugate", "inverse", "expm", "expm_frechet", "numpy"]

@@ -54,3 +54,30 @@ def adjugate(a):
     """adj(a) with a @ adj(a) = det(a) I, exact at singular matrices."""
     a, back = _prepare(a)
     return _cast(_ext.adjugate(a), back)
+
+
+def expm(a):
+    """exp(a) of [..., n, n] by scaling and squaring (Padé, degree and scaling per matrix).
+
+    NaN or Inf anywhere in a matrix gives an all-NaN result for that matrix. See detexp.expm.
+    """
+    a, back = _prepare(a)
+    return _cast(_ext.expm(a), back)
+
+
+def expm_frechet(a, e, compute_expm=True):
+    """(expm(a), L(a, e)) like scipy.linalg.expm_frechet, batched; only L if compute_expm is False.
+
+    L(a, e) is the Fréchet derivative of exp at a in the direction e; see detexp.expm_frechet.
+    """
+    a, back = _prepare(a)
+    e = np.asarray(e)
+    dtype = np.result_type(a.dtype, e.dtype)
+    a = np.ascontiguousarray(a, dtype=dtype)
+    e = np.ascontiguousarray(e, dtype=dtype)
+    if a.shape != e.shape:
+        raise ValueError(f"expm_frechet: a and e must have the same shape; got {a.shape} and {e.shape}")
+    out = _ext.expm_frechet(a, e, compute_expm)
+    if compute_expm:
+        return _cast(out[0], back), _cast(out[1], back)
+    return _cast(out, back)

@@ -3,6 +3,7 @@
 // side by side, and the op library and the pybind11 module share the object code.
 #define DETEXP_CORE_INSTANTIATE
 #include "cc/core/adjugate.h"
+#include "cc/core/expm.h"
 #include "cc/core/lu.h"
 
 namespace detexp {
@@ -11,4 +12,7 @@ template SlogdetValue<T> slogdet_inplace<T>(T*, int, int*);
 template void inverse_from_lu<T>(const T*, const int*, int, T*);
 template void scaled_inverse_adjoint_from_lu<T>(const T*, const int*, int, T, T*, T*);
 template void adjugate<T>(const T*, int, T*);
+template void expm_matrix<T>(const T*, int, T*);
+template void expm_frechet_matrix<T>(const T*, const T*, int, T*, T*);
+template void expm_frechet_adjoint_matrix<T>(const T*, const T*, int, T*);
 }  // namespace detexp

@@ -1,0 +1,578 @@
+// The matrix exponential of one matrix by scaling and squaring with Padé approximants, and the
+// Fréchet derivative along the same chain.
+//
+// Algorithm: Al-Mohy & Higham 2009, "A new scaling and squaring algorithm for the matrix
+// exponential" (Alg. 5.1): the degree m ∈ {3, 5, 7, 9, 13} (single precision: {3, 5, 7}) and the
+// number of squarings s are chosen per matrix from d_k = ||A^k||_1^(1/k) (exact norms of the
+// powers the Padé evaluation needs anyway, upper bounds ||A^(j+k)|| <= ||A^j|| ||A^k|| elsewhere,
+// and a Hager–Higham 1-norm estimate of ||A^8||, ||A^10|| for the top degree, as AH2009 and
+// SciPy), s = max(0, ceil(log2(η/θ_m))) plus the ℓ correction (AH2009 eq. (5.1)) that guards
+// against overscaling of non-normal matrices. For triangular input the diagonal and first
+// off-diagonal are recomputed exactly after every squaring (AH2009 Code Fragment 2.1), as SciPy.
+//
+// Fréchet derivative: Al-Mohy & Higham 2009, "Computing the Fréchet derivative of the matrix
+// exponential, with an application to condition number estimation" (Alg. 6.4): L(A, E) is the
+// exact derivative of the computed r_m(2^-s A)^(2^s), the powers M_2k = L(A^2k, E) by eqs.
+// (6.11)-(6.13) and L_{j+1} = R_j L_j + L_j R_j through the squarings. It uses the degree and
+// scaling that expm picks for A (not the slightly smaller ℓ_m thresholds of AH2009b), so the
+// backward of expm is the derivative of exactly the forward's chain; the ℓ_m/θ_m gap changes the
+// derivative's truncation error bound by less than a factor of 2 of u.
+//
+// Storage: column-major n×n buffers. Every function here commutes with transposition
+// (expm(A^T) = expm(A)^T, L(A^T, E^T) = L(A, E)^T), so row-major callers may pass their slices
+// as they are; see cc/core/small_lu.h. n <= 8 and n = 16 run with fixed-size Eigen matrices (see mat_mul).
+#pragma once
+
+#include <Eigen/Core>
+#include <Eigen/LU>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "expm_coefficients.h"
+#include "scalar.h"
+#include "small_lu.h"
+
+namespace detexp {
+
+constexpr int kExpmFixedMax = 8;
+
+// N: the compile-time size (or Dynamic); MaxN may bound a Dynamic size (stack storage).
+template <int N, int MaxN, class T>
+using ExpmMat = Eigen::Matrix<T, N, N, Eigen::ColMajor, MaxN, MaxN>;
+
+template <class T>
+T ldexp_scalar(const T& x, int e) {
+  if constexpr (is_complex<T>::value) {
+    return T(std::ldexp(x.real(), e), std::ldexp(x.imag(), e));
+  } else {
+    return std::ldexp(x, e);
+  }
+}
+
+// x * 2^e entrywise, exact (no premature underflow when e is very negative). While 2^e is a
+// normal number the product by it is exactly ldexp's correctly rounded result, and a vector
+// multiply: libm's scalbnf cost 23% of a float32 expm at n = 32 (perf).
+template <class Mat>
+void ldexp_inplace(Mat& m, int e) {
+  using R = real_t<typename Mat::Scalar>;
+  if (e == 0) return;
+  if (e < std::numeric_limits<R>::max_exponent - 1 && e > std::numeric_limits<R>::min_exponent - 1) {
+    m *= std::ldexp(R(1), e);
+    return;
+  }
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = ldexp_scalar(m.data()[i], e);
+}
+
+template <class Mat>
+real_t<typename Mat::Scalar> norm1(const Mat& m) {
+  return m.cwiseAbs().colwise().sum().maxCoeff();
+}
+
+// ℓ(A, m) of AH2009 eq. (5.1): extra squarings needed so that the relative backward error
+// |c_{2m+1}| || |A|^{2m+1} ||_1 / ||A||_1 stays below u. || |A|^k ||_1 is the largest entry of
+// e^T |A|^k: 2m+1 vector-matrix products, exact since |A| is nonnegative.
+template <class Mat>
+int expm_ell(const Mat& a, real_t<typename Mat::Scalar> a1, int m) {
+  using R = real_t<typename Mat::Scalar>;
+  if (!(a1 > R(0))) return 0;
+  const auto abs_a = a.cwiseAbs().eval();
+  using RowVec = Eigen::Matrix<R, 1, Mat::ColsAtCompileTime, Eigen::RowMajor, 1, Mat::MaxColsAtCompileTime>;
+  RowVec v = RowVec::Ones(a.cols());
+  for (int k = 0; k < 2 * m + 1; ++k) v = v.lazyProduct(abs_a).eval();
+  const double p = static_cast<double>(v.maxCoeff());
+  if (!(p > 0)) return 0;
+  const double alpha = p / (static_cast<double>(a1) * expm_coef::inv_abs_c(m));
+  const double value = std::ceil(std::log2(alpha / ExpmTable<R>::kUnitRoundoff) / (2 * m));
+  if (!(value > 0)) return 0;
+  return static_cast<int>(std::min(value, 64.0));
+}
+
+// A lower estimate of ||X Y||_1 without forming the product: Hager's method (LAPACK xLACON with
+// t = 1, at most 5 iterations) plus Higham's alternating test vector, as in SciPy's expm.
+template <class Mat>
+real_t<typename Mat::Scalar> norm1_est_product(const Mat& x, const Mat& y) {
+  using T = typename Mat::Scalar;
+  using R = real_t<T>;
+  using Vec = Eigen::Matrix<T, Mat::RowsAtCompileTime, 1, Eigen::ColMajor, Mat::MaxRowsAtCompileTime, 1>;
+  const Eigen::Index n = x.rows();
+  Vec v = Vec::Constant(n, T(R(1) / R(n)));
+  R est = 0;
+  Eigen::Index last = -1;
+  for (int it = 0; it < 5; ++it) {
+    const Vec w = x.lazyProduct(y.lazyProduct(v).eval());
+    const R nw = w.cwiseAbs().sum();
+    if (it > 0 && nw <= est) break;
+    est = nw;
+    Vec xi(n);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const R mod = modulus(w(i));
+      xi(i) = mod > R(0) ? w(i) / T(mod) : T(1);
+    }
+    const Vec z = y.adjoint().lazyProduct(x.adjoint().lazyProduct(xi).eval());
+    Eigen::Index j = 0;
+    const R zmax = z.cwiseAbs().maxCoeff(&j);
+    if (it > 0 && (zmax <= real_part(T(z.dot(v))) || j == last)) break;
+    v.setZero();
+    v(j) = T(1);
+    last = j;
+  }
+  Vec b(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const R mag = R(1) + (n > 1 ? R(i) / R(n - 1) : R(0));
+    b(i) = T((i % 2) ? -mag : mag);
+  }
+  const R alt = R(2) * x.lazyProduct(y.lazyProduct(b).eval()).cwiseAbs().sum() / R(3 * n);
+  return std::max(est, alt);
+}
+
+// c = a b (or c += a b). Fixed sizes up to 8: Eigen's coefficient-based lazy product, fully
+// unrolled (4-15x faster than its GEMM path at n = 8, measured); n = 16: column AXPYs on fixed
+// columns (1.3-2.6x faster than GEMM); otherwise Eigen's blocked GEMM.
+template <class Mat>
+void mat_mul(Mat& c, const Mat& a, const Mat& b, bool accumulate = false) {
+  constexpr int N = Mat::RowsAtCompileTime;
+  if constexpr (N != Eigen::Dynamic && N <= 8) {
+    if (accumulate) {
+      c += a.lazyProduct(b);
+    } else {
+      c = a.lazyProduct(b);
+    }
+  } else if constexpr (N == 16) {
+    for (int j = 0; j < N; ++j) {
+      auto cj = c.col(j);
+      if (!accumulate) cj = a.col(0) * b(0, j);
+      for (int k = accumulate ? 0 : 1; k < N; ++k) cj += a.col(k) * b(k, j);
+    }
+  } else {
+    if (accumulate) {
+      c.noalias() += a * b;
+    } else {
+      c.noalias() = a * b;
+    }
+  }
+}
+
+// The scaled powers X^k, X = 2^-s A, that the Padé evaluation uses, with the chosen m and s.
+template <class Mat>
+struct ExpmState {
+  Mat A, A2, A4, A6, A8;  // A8 only for m = 9
+  int m = 0;
+  int s = 0;
+
+  // Replaces every power held by its conjugate transpose: the state of A^H for the same (m, s).
+  void adjoint_inplace() {
+    A = A.adjoint().eval();
+    A2 = A2.adjoint().eval();
+    if (m >= 5) A4 = A4.adjoint().eval();
+    if (m >= 7) A6 = A6.adjoint().eval();
+    if (m == 9) A8 = A8.adjoint().eval();
+  }
+};
+
+// AH2009 Alg. 5.1 on st.A (finite); leaves the scaled powers in st.
+template <class Mat>
+void expm_select(ExpmState<Mat>& st) {
+  using T = typename Mat::Scalar;
+  using R = real_t<T>;
+  using Tab = ExpmTable<R>;
+  constexpr int top = Tab::kCount - 1;
+  const R a1 = norm1(st.A);
+  st.s = 0;
+  mat_mul(st.A2, st.A, st.A);
+  const R n2 = norm1(st.A2);
+  // max(d4, d6) <= ||A^2||^(1/2)
+  if (std::sqrt(n2) <= R(Tab::kTheta[0]) && expm_ell(st.A, a1, 3) == 0) {
+    st.m = 3;
+    return;
+  }
+  mat_mul(st.A4, st.A2, st.A2);
+  const R n4 = norm1(st.A4);
+  const R d4 = std::pow(n4, R(0.25));
+  if (std::max(d4, std::pow(n4 * n2, R(1) / 6)) <= R(Tab::kTheta[1]) && expm_ell(st.A, a1, 5) == 0) {
+    st.m = 5;
+    return;
+  }
+  mat_mul(st.A6, st.A4, st.A2);
+  const R n6 = norm1(st.A6);
+  const R d6 = std::pow(n6, R(1) / 6);
+  R d8 = -1;
+  if constexpr (Tab::kCount == 5) {
+    if (d6 <= R(Tab::kTheta[3])) {
+      mat_mul(st.A8, st.A4, st.A4);
+      d8 = std::pow(norm1(st.A8), R(0.125));
+      const R eta3 = std::max(d6, d8);
+      if (eta3 <= R(Tab::kTheta[2]) && expm_ell(st.A, a1, 7) == 0) {
+        st.m = 7;
+        return;
+      }
+      if (eta3 <= R(Tab::kTheta[3]) && expm_ell(st.A, a1, 9) == 0) {
+        st.m = 9;
+        return;
+      }
+    }
+  }
+  // Top degree with scaling.
+  const int m = Tab::kDegree[top];
+  const R theta = R(Tab::kTheta[top]);
+  const bool powers_finite = std::isfinite(n6) && std::isfinite(n4) && std::isfinite(n2);
+  R eta5 = a1;
+  if (powers_finite) {
+    if (d8 < 0) d8 = std::pow(norm1_est_product(st.A4, st.A4), R(0.125));
+    const R d10 = std::pow(norm1_est_product(st.A4, st.A6), R(0.1));
+    eta5 = std::min(std::max(d6, d8), std::max(d8, d10));
+    if (!std::isfinite(eta5)) eta5 = a1;
+  }
+  int s = 0;
+  if (eta5 > theta) s = static_cast<int>(std::ceil(std::log2(static_cast<double>(eta5) / theta)));
+  s = std::max(s, 0);
+  {
+    Mat scaled = st.A;
+    ldexp_inplace(scaled, -s);
+    s += expm_ell(scaled, std::ldexp(a1, -s), m);
+  }
+  s = std::min(s, Tab::kMaxSquarings);
+  st.m = m;
+  st.s = s;
+  if (s == 0) return;
+  ldexp_inplace(st.A, -s);
+  if (powers_finite) {
+    ldexp_inplace(st.A2, -2 * s);
+    ldexp_inplace(st.A4, -4 * s);
+    ldexp_inplace(st.A6, -6 * s);
+  } else {
+    mat_mul(st.A2, st.A, st.A);
+    mat_mul(st.A4, st.A2, st.A2);
+    mat_mul(st.A6, st.A4, st.A2);
+  }
+}
+
+// U, V with r_m(X) = (V - U)^{-1} (U + V) (Higham 2005 eqs. (2.3), (10.3)) and, when e is given,
+// Lu = L_U(X, E), Lv = L_V(X, E) (AH2009b eqs. (6.11)-(6.13), as SciPy's expm_frechet).
+template <class Mat>
+void pade_uv(const ExpmState<Mat>& st, Mat& u, Mat& v, const Mat* e, Mat* lu, Mat* lv) {
+  using T = typename Mat::Scalar;
+  using R = real_t<T>;
+  // Coefficients divided by b_0, so that V = I + ... and U = X/2 + ...: r_m is unchanged and the
+  // rounding is smaller (on Moler–Van Loan's matrix 4.7e-15 instead of 1.0e-14 relative error).
+  const double* b = st.m == 3 ? expm_coef::kB3
+                    : st.m == 5 ? expm_coef::kB5
+                    : st.m == 7 ? expm_coef::kB7
+                    : st.m == 9 ? expm_coef::kB9
+                                : expm_coef::kB13;
+  const auto c = [b0 = b[0]](double x) { return T(R(x / b0)); };
+  const Eigen::Index n = st.A.rows();
+  const Mat& A = st.A;
+  if (st.m != 13) {
+    Mat w = c(b[3]) * st.A2;
+    w.diagonal().array() += c(b[1]);
+    v = c(b[2]) * st.A2;
+    v.diagonal().array() += c(b[0]);
+    if (st.m >= 5) {
+      w += c(b[5]) * st.A4;
+      v += c(b[4]) * st.A4;
+    }
+    if (st.m >= 7) {
+      w += c(b[7]) * st.A6;
+      v += c(b[6]) * st.A6;
+    }
+    if (st.m >= 9) {
+      w += c(b[9]) * st.A8;
+      v += c(b[8]) * st.A8;
+    }
+    mat_mul(u, A, w);
+    if (e == nullptr) return;
+    const Mat& E = *e;
+    Mat m2, m4, m6, m8;
+    mat_mul(m2, A, E);
+    mat_mul(m2, E, A, true);
+    Mat lw = c(b[3]) * m2;
+    *lv = c(b[2]) * m2;
+    if (st.m >= 5) {
+      mat_mul(m4, st.A2, m2);
+      mat_mul(m4, m2, st.A2, true);
+      lw += c(b[5]) * m4;
+      *lv += c(b[4]) * m4;
+    }
+    if (st.m >= 7) {
+      mat_mul(m6, st.A4, m2);
+      mat_mul(m6, m4, st.A2, true);
+      lw += c(b[7]) * m6;
+      *lv += c(b[6]) * m6;
+    }
+    if (st.m >= 9) {
+      mat_mul(m8, st.A4, m4);
+      mat_mul(m8, m4, st.A4, true);
+      lw += c(b[9]) * m8;
+      *lv += c(b[8]) * m8;
+    }
+    mat_mul(*lu, A, lw);
+    mat_mul(*lu, E, w, true);
+    return;
+  }
+  const Mat w1 = c(b[13]) * st.A6 + c(b[11]) * st.A4 + c(b[9]) * st.A2;
+  const Mat z1 = c(b[12]) * st.A6 + c(b[10]) * st.A4 + c(b[8]) * st.A2;
+  Mat w = c(b[7]) * st.A6 + c(b[5]) * st.A4 + c(b[3]) * st.A2;
+  w.diagonal().array() += c(b[1]);
+  mat_mul(w, st.A6, w1, true);
+  mat_mul(u, A, w);
+  v = c(b[6]) * st.A6 + c(b[4]) * st.A4 + c(b[2]) * st.A2;
+  v.diagonal().array() += c(b[0]);
+  mat_mul(v, st.A6, z1, true);
+  if (e == nullptr) return;
+  (void)n;
+  const Mat& E = *e;
+  Mat m2, m4, m6;
+  mat_mul(m2, A, E);
+  mat_mul(m2, E, A, true);
+  mat_mul(m4, st.A2, m2);
+  mat_mul(m4, m2, st.A2, true);
+  mat_mul(m6, st.A4, m2);
+  mat_mul(m6, m4, st.A2, true);
+  const Mat lw1 = c(b[13]) * m6 + c(b[11]) * m4 + c(b[9]) * m2;
+  const Mat lz1 = c(b[12]) * m6 + c(b[10]) * m4 + c(b[8]) * m2;
+  Mat lw = c(b[7]) * m6 + c(b[5]) * m4 + c(b[3]) * m2;
+  mat_mul(lw, st.A6, lw1, true);
+  mat_mul(lw, m6, w1, true);
+  mat_mul(*lu, A, lw);
+  mat_mul(*lu, E, w, true);
+  *lv = c(b[6]) * m6 + c(b[4]) * m4 + c(b[2]) * m2;
+  mat_mul(*lv, st.A6, lz1, true);
+  mat_mul(*lv, m6, z1, true);
+}
+
+// 1: upper triangular (diagonal included), -1: lower triangular, 0: neither.
+template <class Mat>
+int triangular_kind(const Mat& a) {
+  bool upper = true, lower = true;
+  const Eigen::Index n = a.rows();
+  for (Eigen::Index j = 0; j < n && (upper || lower); ++j) {
+    for (Eigen::Index i = 0; i < n; ++i) {
+      if (a(i, j) == typename Mat::Scalar(0)) continue;
+      if (i > j) upper = false;
+      if (i < j) lower = false;
+    }
+  }
+  return upper ? 1 : (lower ? -1 : 0);
+}
+
+// (e^{l1} - e^{l2}) / (l1 - l2) = e^{(l1+l2)/2} sinh(z)/z, z = (l1 - l2)/2, without cancellation
+// (Higham, Functions of Matrices, eq. (10.42)).
+template <class T>
+T exp_divided_difference(const T& l1, const T& l2) {
+  using R = real_t<T>;
+  const T z = (l1 - l2) / T(R(2));
+  const T mean = (l1 + l2) / T(R(2));
+  const T sinhc = modulus(z) < R(1e-3) ? T(R(1)) + z * z / T(R(6)) * (T(R(1)) + z * z / T(R(20)))
+                                       : T(std::sinh(z) / z);
+  return T(std::exp(mean)) * sinhc;
+}
+
+// For triangular X: overwrite the diagonal (and, with offdiag, the first off-diagonal) of
+// R ≈ exp(2^e X) by their exact values (AH2009 Code Fragment 2.1).
+template <class Mat>
+void fix_triangular(Mat& r, const Mat& x, int kind, int e, bool offdiag) {
+  using T = typename Mat::Scalar;
+  const Eigen::Index n = x.rows();
+  for (Eigen::Index k = 0; k < n; ++k) r(k, k) = T(std::exp(ldexp_scalar(x(k, k), e)));
+  if (!offdiag) return;
+  for (Eigen::Index k = 0; k + 1 < n; ++k) {
+    const Eigen::Index i = kind > 0 ? k : k + 1, j = kind > 0 ? k + 1 : k;
+    const T t = ldexp_scalar(x(i, j), e);
+    r(i, j) = t == T(0) ? T(0)
+                        : t * exp_divided_difference(ldexp_scalar(x(k, k), e),
+                                                     ldexp_scalar(x(k + 1, k + 1), e));
+  }
+}
+
+// Solves with V - U. Fixed sizes: the unrolled partial-pivot LU of small_lu.h and row operations
+// on fixed-size rows (Eigen's PartialPivLU and triangular solves are not unrolled and cost more
+// than all the products at n = 8, measured); otherwise Eigen's blocked PartialPivLU.
+template <class Mat, bool kFixed = Mat::RowsAtCompileTime != Eigen::Dynamic>
+struct PadeSolver {
+  Eigen::PartialPivLU<Mat> lu;
+  explicit PadeSolver(const Mat& q) : lu(q) {}
+  Mat solve(const Mat& b) const { return lu.solve(b); }
+};
+
+template <class Mat>
+struct PadeSolver<Mat, true> {
+  static constexpr int N = Mat::RowsAtCompileTime;
+  Mat f;
+  int perm[N];
+  explicit PadeSolver(const Mat& q) : f(q) { lu_factor_small<N>(f.data(), N, perm); }
+  Mat solve(const Mat& b) const {
+    Mat x;
+    for (int i = 0; i < N; ++i) x.row(i) = b.row(perm[i]);
+    for (int k = 0; k < N; ++k) {
+      for (int i = k + 1; i < N; ++i) x.row(i) -= f(i, k) * x.row(k);
+    }
+    for (int k = N - 1; k >= 0; --k) {
+      x.row(k) /= f(k, k);
+      for (int i = 0; i < k; ++i) x.row(i) -= f(i, k) * x.row(k);
+    }
+    return x;
+  }
+};
+
+// r := r_m(X)^(2^s) and, with l, l := its Fréchet derivative in the direction e (2^-s E).
+template <class Mat>
+void expm_from_state(const ExpmState<Mat>& st, Mat& r, const Mat* e, Mat* l) {
+  Mat u, v, lu, lv;
+  pade_uv(st, u, v, e, &lu, &lv);
+  // r = (V - U)^{-1}(U + V) written as I + 2 (V - U)^{-1} U: the identity is added exactly, which
+  // keeps the last bit for small ||X|| (same value and same derivative in exact arithmetic).
+  PadeSolver<Mat> q(v - u);
+  r = q.solve(u);
+  r *= typename Mat::Scalar(2);
+  r.diagonal().array() += typename Mat::Scalar(1);
+  if (e != nullptr) {
+    Mat rhs = lu + lv;
+    const Mat diff = lu - lv;
+    mat_mul(rhs, diff, r, true);
+    *l = q.solve(rhs);
+  }
+  if (st.s == 0) return;
+  const int kind = triangular_kind(st.A);
+  if (kind != 0) fix_triangular(r, st.A, kind, 0, false);
+  Mat tmp;
+  for (int j = 1; j <= st.s; ++j) {
+    if (e != nullptr) {
+      mat_mul(tmp, r, (*l));
+      mat_mul(tmp, (*l), r, true);
+      l->swap(tmp);
+    }
+    mat_mul(tmp, r, r);
+    r.swap(tmp);
+    if (kind != 0) fix_triangular(r, st.A, kind, j, true);
+  }
+}
+
+template <class T>
+void fill_nan(T* out, index_t count) {
+  using R = real_t<T>;
+  const T nan = make_scalar<T>(quiet_nan<R>(), is_complex<T>::value ? quiet_nan<R>() : R(0));
+  std::fill(out, out + count, nan);
+}
+
+template <int N, int MaxN, class T>
+void expm_sized(const T* a, int n, T* out) {
+  using Mat = ExpmMat<N, MaxN, T>;
+  const index_t nn = static_cast<index_t>(n) * n;
+  if (!all_finite(a, nn)) return fill_nan(out, nn);
+  ExpmState<Mat> st;
+  st.A = Eigen::Map<const Mat>(a, n, n);
+  expm_select(st);
+  Mat r;
+  expm_from_state<Mat>(st, r, nullptr, nullptr);
+  Eigen::Map<Mat>(out, n, n) = r;
+}
+
+// (exp(A), L(A, E)) when adjoint is false; L(A^H, E) with the degree and scaling chosen for A
+// (the exact adjoint of E ↦ L(A, E) as computed) when adjoint is true. r_out may be null.
+template <int N, int MaxN, class T>
+void expm_frechet_sized(const T* a, const T* e, int n, bool adjoint, T* r_out, T* l_out) {
+  using Mat = ExpmMat<N, MaxN, T>;
+  const index_t nn = static_cast<index_t>(n) * n;
+  if (!all_finite(a, nn) || !all_finite(e, nn)) {
+    if (r_out != nullptr) {
+      if (all_finite(a, nn)) {
+        expm_sized<N, MaxN, T>(a, n, r_out);
+      } else {
+        fill_nan(r_out, nn);
+      }
+    }
+    return fill_nan(l_out, nn);
+  }
+  ExpmState<Mat> st;
+  st.A = Eigen::Map<const Mat>(a, n, n);
+  expm_select(st);
+  if (adjoint) st.adjoint_inplace();
+  Mat ee = Eigen::Map<const Mat>(e, n, n);
+  ldexp_inplace(ee, -st.s);
+  Mat r, l;
+  expm_from_state<Mat>(st, r, &ee, &l);
+  if (r_out != nullptr) Eigen::Map<Mat>(r_out, n, n) = r;
+  Eigen::Map<Mat>(l_out, n, n) = l;
+}
+
+template <int N, int MaxN>
+struct ExpmSize {
+  static constexpr int kN = N, kMax = MaxN;
+};
+
+// Calls f(ExpmSize<N, MaxN>) for the instantiation that serves n (n >= 2).
+template <class F>
+void dispatch_expm_size(int n, F&& f) {
+  switch (n) {
+    case 2: return f(ExpmSize<2, 2>());
+    case 3: return f(ExpmSize<3, 3>());
+    case 4: return f(ExpmSize<4, 4>());
+    case 5: return f(ExpmSize<5, 5>());
+    case 6: return f(ExpmSize<6, 6>());
+    case 7: return f(ExpmSize<7, 7>());
+    case 8: return f(ExpmSize<8, 8>());
+    case 16: return f(ExpmSize<16, 16>());
+    default: return f(ExpmSize<Eigen::Dynamic, Eigen::Dynamic>());
+  }
+}
+
+// out := exp(A), n×n column-major. NaN or Inf anywhere in A gives an all-NaN result.
+template <class T>
+void expm_matrix(const T* a, int n, T* out) {
+  if (n <= 0) return;
+  if (n == 1) {
+    out[0] = all_finite(a, 1) ? T(std::exp(a[0])) : make_scalar<T>(quiet_nan<real_t<T>>());
+    return;
+  }
+  dispatch_expm_size(n, [&](auto size) {
+    using S = decltype(size);
+    expm_sized<S::kN, S::kMax, T>(a, n, out);
+  });
+}
+
+// (r, l) := (exp(A), L(A, E)); r may be null. NaN/Inf in A or E gives NaN in l.
+template <class T>
+void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l) {
+  if (n <= 0) return;
+  if (n == 1) {  // exp is its own derivative
+    const T x = T(std::exp(a[0]));
+    if (r != nullptr) r[0] = all_finite(a, 1) ? x : make_scalar<T>(quiet_nan<real_t<T>>());
+    l[0] = all_finite(a, 1) && all_finite(e, 1) ? x * e[0] : make_scalar<T>(quiet_nan<real_t<T>>());
+    return;
+  }
+  dispatch_expm_size(n, [&](auto size) {
+    using S = decltype(size);
+    expm_frechet_sized<S::kN, S::kMax, T>(a, e, n, false, r, l);
+  });
+}
+
+// out := L(A^H, G), the gradient of Re tr(G^H exp(A)) with respect to A (TF's convention), for
+// the degree and scaling expm_matrix uses for A.
+template <class T>
+void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, T* out) {
+  if (n <= 0) return;
+  if (n == 1) {
+    out[0] = all_finite(a, 1) && all_finite(g, 1) ? T(std::exp(conj_of(a[0]))) * g[0]
+                                                  : make_scalar<T>(quiet_nan<real_t<T>>());
+    return;
+  }
+  dispatch_expm_size(n, [&](auto size) {
+    using S = decltype(size);
+    expm_frechet_sized<S::kN, S::kMax, T>(a, g, n, true, nullptr, out);
+  });
+}
+
+}  // namespace detexp
+
+// Compiled once per dtype in cc/core/instances/ (see lu.h).
+#ifndef DETEXP_CORE_INSTANTIATE
+#define DETEXP_EXPM_DECLARE(T)                                                               \
+  extern template void detexp::expm_matrix<T>(const T*, int, T*);                            \
+  extern template void detexp::expm_frechet_matrix<T>(const T*, const T*, int, T*, T*);      \
+  extern template void detexp::expm_frechet_adjoint_matrix<T>(const T*, const T*, int, T*);
+DETEXP_FOR_EACH_DTYPE(DETEXP_EXPM_DECLARE)
+#undef DETEXP_EXPM_DECLARE
+#endif

@@ -1,0 +1,67 @@
+// Constants of the scaling-and-squaring Padé algorithm for the matrix exponential.
+//
+// Sources: N. J. Higham, "The scaling and squaring method for the matrix exponential revisited",
+// SIAM J. Matrix Anal. Appl. 26 (2005) (θ_m, Table 2.3 double and single; Padé coefficients b_j);
+// A. H. Al-Mohy and N. J. Higham, "A new scaling and squaring algorithm for the matrix
+// exponential", SIAM J. Matrix Anal. Appl. 31 (2009), Alg. 5.1 (the ||A^k||^(1/k) refinement and
+// the ℓ(A, m) correction, eq. (5.1)); the same numbers as SciPy's expm.
+#pragma once
+
+namespace detexp {
+namespace expm_coef {
+
+// Padé [m/m] numerator coefficients b_0..b_m (the denominator is the same with alternating signs).
+constexpr double kB3[] = {120., 60., 12., 1.};
+constexpr double kB5[] = {30240., 15120., 3360., 420., 30., 1.};
+constexpr double kB7[] = {17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.};
+constexpr double kB9[] = {17643225600., 8821612800., 2075673600., 302702400., 30270240.,
+                          2162160.,     110880.,     3960.,       90.,        1.};
+constexpr double kB13[] = {64764752532480000., 32382376266240000., 7771770303897600.,
+                           1187353796428800.,  129060195264000.,   10559470521600.,
+                           670442572800.,      33522128640.,       1323241920.,
+                           40840800.,          960960.,            16380.,
+                           182.,               1.};
+
+// 1 / |c_{2m+1}|, c_{2m+1} = (m!)^2 / ((2m)! (2m+1)!) the leading coefficient of the Padé error
+// series (AH2009 eq. (5.1)), for the ℓ correction.
+inline double inv_abs_c(int m) {
+  switch (m) {
+    case 3: return 100800.;
+    case 5: return 10059033600.;
+    case 7: return 4487938430976000.;
+    case 9: return 5914384781877411840000.;
+    default: return 113250775606021113483283660800000000.;  // m = 13
+  }
+}
+
+}  // namespace expm_coef
+
+// Degrees tried in order, θ_m (largest ||2^-s A|| for which the backward error of r_m is at most u)
+// and the unit roundoff, per precision. Single precision stops at m = 7 (Higham 2005, Table 2.3:
+// m = 7 minimizes the cost per unit of norm for u = 2^-24).
+template <class R>
+struct ExpmTable;
+
+template <>
+struct ExpmTable<double> {
+  static constexpr int kCount = 5;
+  static constexpr int kDegree[kCount] = {3, 5, 7, 9, 13};
+  static constexpr double kTheta[kCount] = {1.495585217958292e-2, 2.539398330063230e-1,
+                                            9.504178996162932e-1, 2.097847961257068e0,
+                                            5.371920351148152e0};
+  static constexpr double kUnitRoundoff = 1.1102230246251565e-16;  // 2^-53
+  // A finite A has ||A||_1 < 2^1024, so s <= 1024 - log2(θ_max) + ℓ; the cap only guards loops.
+  static constexpr int kMaxSquarings = 1100;
+};
+
+template <>
+struct ExpmTable<float> {
+  static constexpr int kCount = 3;
+  static constexpr int kDegree[kCount] = {3, 5, 7};
+  static constexpr double kTheta[kCount] = {4.258730016922831e-1, 1.880152677804762e0,
+                                            3.925724783138660e0};
+  static constexpr double kUnitRoundoff = 5.9604644775390625e-8;  // 2^-24
+  static constexpr int kMaxSquarings = 200;
+};
+
+}  // namespace detexp
