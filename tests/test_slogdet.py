@@ -199,3 +199,13 @@ def test_adjugate_at_singular_matrices_matches_cofactors(dtype, rank):
         np.testing.assert_allclose(adj, expected, atol=tol(dtype) * 100 * scale * n)
     if rank <= n - 2:
         assert np.abs(expected).max() < 1e3 * np.finfo(dtype).eps * max(1, np.abs(a).max()) ** (n - 1)
+
+
+def test_backward_ops_reject_mismatched_factors():
+    ops = dx._slogdet._ops
+    a = tf.constant(random_matrices((2, 3, 3), np.float64))
+    _, _, lu, perm = ops.detexp_slogdet(a, Treal=tf.float64)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"perm must have shape \[2,3\]"):
+        ops.detexp_inverse_from_lu(lu, perm[:1], a)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"k shape \[2\]"):
+        ops.detexp_slogdet_backward(lu, perm, a, tf.ones([3], tf.float64))

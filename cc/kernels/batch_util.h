@@ -42,6 +42,23 @@ inline ::tensorflow::Status CheckSquareBatch(const ::tensorflow::Tensor& t, cons
   return ::tensorflow::Status();
 }
 
+// The saved factors of Detexp>Slogdet: lu [..., n, n] and perm [..., n], and, when k is given, a
+// per-matrix scale k [...]. InvalidArgument naming the shapes otherwise.
+inline ::tensorflow::Status CheckLuFactors(const ::tensorflow::Tensor& lu, const ::tensorflow::Tensor& perm,
+                                           const ::tensorflow::Tensor* k, const char* what,
+                                           SquareBatchShape* out) {
+  TF_RETURN_IF_ERROR(CheckSquareBatch(lu, what, out));
+  ::tensorflow::TensorShape perm_shape = out->batch_shape;
+  perm_shape.AddDim(out->n);
+  if (perm.shape() != perm_shape || (k != nullptr && k->shape() != out->batch_shape)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": perm must have shape ", perm_shape.DebugString(), (k ? " and k shape " : ""),
+        (k ? out->batch_shape.DebugString() : ""), "; got ", perm.shape().DebugString(),
+        (k ? " and " : ""), (k ? k->shape().DebugString() : "")));
+  }
+  return ::tensorflow::Status();
+}
+
 // Runs fn(begin, end) over [0, batch) on the intra-op pool; cost is per matrix, in cycles.
 inline void ForEachMatrix(::tensorflow::OpKernelContext* ctx, int64_t batch, int64_t cost,
                           const std::function<void(int64_t, int64_t)>& fn) {

@@ -62,13 +62,7 @@ class InverseFromLuOp : public OpKernel {
     const Tensor& lu = ctx->input(0);
     const Tensor& perm = ctx->input(1);
     SquareBatchShape sh;
-    OP_REQUIRES_OK(ctx, CheckSquareBatch(lu, "inverse_from_lu: lu", &sh));
-    TensorShape perm_shape = sh.batch_shape;
-    perm_shape.AddDim(sh.n);
-    OP_REQUIRES(ctx, perm.shape() == perm_shape,
-                absl::InvalidArgumentError(absl::StrCat("inverse_from_lu: perm must have shape ",
-                                                         perm_shape.DebugString(), "; got ",
-                                                         perm.shape().DebugString())));
+    OP_REQUIRES_OK(ctx, CheckLuFactors(lu, perm, nullptr, "inverse_from_lu", &sh));
     Tensor* inv;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &inv));
     const int n = sh.n;
@@ -92,14 +86,7 @@ class SlogdetBackwardOp : public OpKernel {
     const Tensor& perm = ctx->input(1);
     const Tensor& k = ctx->input(3);
     SquareBatchShape sh;
-    OP_REQUIRES_OK(ctx, CheckSquareBatch(lu, "slogdet_backward: lu", &sh));
-    TensorShape perm_shape = sh.batch_shape;
-    perm_shape.AddDim(sh.n);
-    OP_REQUIRES(ctx, perm.shape() == perm_shape && k.shape() == sh.batch_shape,
-                absl::InvalidArgumentError(absl::StrCat(
-                    "slogdet_backward: perm and k must have shapes ", perm_shape.DebugString(), " and ",
-                    sh.batch_shape.DebugString(), "; got ", perm.shape().DebugString(), " and ",
-                    k.shape().DebugString())));
+    OP_REQUIRES_OK(ctx, CheckLuFactors(lu, perm, &k, "slogdet_backward", &sh));
     Tensor* grad;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &grad));
     const int n = sh.n;
