@@ -73,4 +73,28 @@ inline int64_t CubicCost(int n) {
   return 16 + 2 * m * m * m;
 }
 
+// A kernel mapping each [n, n] slice of its one input to the same slice of a same-shape output:
+// Map::Apply(in, n, out) per matrix, Map::kWhat names the input in errors, Map::Cost(n) is the
+// per-matrix cost for the sharder.
+template <class T, class Map>
+class PerMatrixOp : public ::tensorflow::OpKernel {
+ public:
+  explicit PerMatrixOp(::tensorflow::OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(::tensorflow::OpKernelContext* ctx) override {
+    const ::tensorflow::Tensor& a = ctx->input(0);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, Map::kWhat, &sh));
+    ::tensorflow::Tensor* out;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
+    const int n = sh.n;
+    const int64_t nn = static_cast<int64_t>(n) * n;
+    const T* in = a.flat<T>().data();
+    T* o = out->flat<T>().data();
+    ForEachMatrix(ctx, sh.batch, Map::Cost(n), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) Map::Apply(in + i * nn, n, o + i * nn);
+    });
+  }
+};
+
 }  // namespace detexp

@@ -21,25 +21,11 @@ using ::tensorflow::Tensor;
 // Products of one expm (Padé 13 plus a few squarings), in cycles per matrix for the sharder.
 inline int64_t ExpmCost(int n) { return 12 * CubicCost(n); }
 
-template <class T>
-class ExpmOp : public OpKernel {
- public:
-  explicit ExpmOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
-
-  void Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    SquareBatchShape sh;
-    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "expm: input", &sh));
-    Tensor* out;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
-    const int n = sh.n;
-    const index_t nn = static_cast<index_t>(n) * n;
-    const T* in = a.flat<T>().data();
-    T* o = out->flat<T>().data();
-    ForEachMatrix(ctx, sh.batch, ExpmCost(n), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) expm_matrix(in + i * nn, n, o + i * nn);
-    });
-  }
+struct ExpmMap {
+  static constexpr const char* kWhat = "expm: input";
+  static int64_t Cost(int n) { return ExpmCost(n); }
+  template <class T>
+  static void Apply(const T* in, int n, T* out) { expm_matrix(in, n, out); }
 };
 
 // Both inputs [..., n, n] of one shape.
@@ -108,7 +94,7 @@ class ExpmGradOp : public OpKernel {
 
 #define DETEXP_REGISTER_EXPM_CPU(T)                                                               \
   REGISTER_KERNEL_BUILDER(Name("Detexp>Expm").Device(DEVICE_CPU).TypeConstraint<T>("T"),         \
-                          ExpmOp<T>);                                                             \
+                          PerMatrixOp<T, ExpmMap>);                                                       \
   REGISTER_KERNEL_BUILDER(Name("Detexp>ExpmFrechet").Device(DEVICE_CPU).TypeConstraint<T>("T"),  \
                           ExpmFrechetOp<T>);                                                      \
   REGISTER_KERNEL_BUILDER(Name("Detexp>ExpmGrad").Device(DEVICE_CPU).TypeConstraint<T>("T"),     \

@@ -104,25 +104,12 @@ class SlogdetBackwardOp : public OpKernel {
   }
 };
 
-template <class T>
-class AdjugateOp : public OpKernel {
- public:
-  explicit AdjugateOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
-
-  void Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    SquareBatchShape sh;
-    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "adjugate: input", &sh));
-    Tensor* adj;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &adj));
-    const int n = sh.n;
-    const index_t nn = static_cast<index_t>(n) * n;
-    const T* in = a.flat<T>().data();
-    T* out = adj->flat<T>().data();
-    ForEachMatrix(ctx, sh.batch, 20 * CubicCost(n), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) adjugate(in + i * nn, n, out + i * nn);
-    });
-  }
+// SVD based (cc/core/adjugate.h): about 20 LU factorizations' worth of work per matrix.
+struct AdjugateMap {
+  static constexpr const char* kWhat = "adjugate: input";
+  static int64_t Cost(int n) { return 20 * CubicCost(n); }
+  template <class T>
+  static void Apply(const T* in, int n, T* out) { adjugate(in, n, out); }
 };
 
 #define DETEXP_REGISTER_SLOGDET_CPU(T)                                                            \
@@ -135,7 +122,7 @@ class AdjugateOp : public OpKernel {
   REGISTER_KERNEL_BUILDER(Name("Detexp>SlogdetBackward").Device(DEVICE_CPU).TypeConstraint<T>("T"), \
                           SlogdetBackwardOp<T>);                                                  \
   REGISTER_KERNEL_BUILDER(Name("Detexp>Adjugate").Device(DEVICE_CPU).TypeConstraint<T>("T"),      \
-                          AdjugateOp<T>);
+                          PerMatrixOp<T, AdjugateMap>);
 
 DETEXP_REGISTER_SLOGDET_CPU(float);
 DETEXP_REGISTER_SLOGDET_CPU(double);

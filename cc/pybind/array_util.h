@@ -4,7 +4,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include "parallel.h"
+
 #include <cstdint>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -46,6 +49,25 @@ inline BatchDims square_batch(const py::array& a, const char* what) {
 template <class T>
 CArray<T> empty_like_shape(std::vector<py::ssize_t> shape) {
   return CArray<T>(shape);
+}
+
+// out[b] = fn(a[b]) for every [n, n] slice, fn(in, n, out) called without the GIL over threads;
+// `min_work` is the flops per thread below which the batch is not split further.
+template <class T, class Fn>
+CArray<T> map_matrices(const CArray<T>& a, const char* what, double min_work, Fn&& fn) {
+  const BatchDims d = square_batch(a, what);
+  CArray<T> out(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()));
+  const int n = d.n;
+  const int64_t nn = int64_t{n} * n;
+  const T* in = a.data();
+  T* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    parallel_for(d.batch, min_chunk_for(n, min_work), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) fn(in + i * nn, n, o + i * nn);
+    });
+  }
+  return out;
 }
 
 }  // namespace detexp

@@ -13,20 +13,7 @@ namespace detexp {
 
 template <class T>
 CArray<T> expm_np(const CArray<T>& a) {
-  const BatchDims d = square_batch(a, "expm: input");
-  std::vector<py::ssize_t> shape(a.shape(), a.shape() + a.ndim());
-  CArray<T> out(shape);
-  const int n = d.n;
-  const int64_t nn = int64_t{n} * n;
-  const T* in = a.data();
-  T* o = out.mutable_data();
-  {
-    py::gil_scoped_release release;
-    parallel_for(d.batch, min_chunk_for(n, 2e4), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) expm_matrix(in + i * nn, n, o + i * nn);
-    });
-  }
-  return out;
+  return map_matrices(a, "expm: input", 2e4, [](const T* in, int n, T* out) { expm_matrix(in, n, out); });
 }
 
 template <class T>
