@@ -67,8 +67,12 @@ int lu_factor_full_columns(T* a, int n, int* perm) {
     }
     const T pivot = a[k + k * n];
     if (pivot == T(0)) continue;
-    const T inv_pivot = T(1) / pivot;
-    for (int i = 0; i < n; ++i) m[i] = i > k ? a[i + k * n] * inv_pivot : T(0);
+    if (abs1(pivot) < reciprocal_limit<real_t<T>>()) {
+      const T inv_pivot = T(1) / pivot;
+      for (int i = 0; i < n; ++i) m[i] = i > k ? a[i + k * n] * inv_pivot : T(0);
+    } else {
+      for (int i = 0; i < n; ++i) m[i] = i > k ? a[i + k * n] / pivot : T(0);
+    }
     for (int i = k + 1; i < n; ++i) a[i + k * n] = m[i];
     for (int j = k + 1; j < n; ++j) {
       T* col = a + static_cast<index_t>(j) * n;

@@ -110,4 +110,11 @@ DETEXP_HD R infinity() {
   return std::numeric_limits<R>::infinity();
 }
 
+// Pivots at or beyond this magnitude have a subnormal reciprocal, which TF's threads (running with
+// flush-to-zero) turn into 0: eliminations scale by 1/pivot below it (xGETF2) and divide above it.
+template <class R>
+DETEXP_HD R reciprocal_limit() {
+  return R(1) / std::numeric_limits<R>::min();
+}
+
 }  // namespace detexp

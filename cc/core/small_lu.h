@@ -87,9 +87,13 @@ DETEXP_HD int lu_factor_small(T* a, int n_runtime, int* perm) {
     }
     const T pivot = a[k + k * n];
     if (pivot == T(0)) continue;  // zero column below the diagonal: nothing to eliminate
-    const T inv_pivot = T(1) / pivot;
-    DETEXP_UNROLL
-    for (int i = k + 1; i < n; ++i) a[i + k * n] *= inv_pivot;
+    if (abs1(pivot) < reciprocal_limit<real_t<T>>()) {
+      const T inv_pivot = T(1) / pivot;
+      DETEXP_UNROLL
+      for (int i = k + 1; i < n; ++i) a[i + k * n] *= inv_pivot;
+    } else {
+      for (int i = k + 1; i < n; ++i) a[i + k * n] /= pivot;
+    }
     DETEXP_UNROLL
     for (int j = k + 1; j < n; ++j) {
       const T akj = a[k + j * n];

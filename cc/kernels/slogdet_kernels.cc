@@ -7,7 +7,7 @@
 
 #include "batch_util.h"
 #include "cc/core/adjugate.h"
-#include "cc/core/lu.h"
+#include "cc/core/batch_lu.h"
 #include "tensorflow/core/framework/op_kernel.h"
 
 namespace detexp {
@@ -43,12 +43,8 @@ class SlogdetOp : public OpKernel {
     T* sign_out = sign->flat<T>().data();
     real_t<T>* lad_out = logabsdet->flat<real_t<T>>().data();
     ForEachMatrix(ctx, sh.batch, CubicCost(n), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        std::copy(in + i * nn, in + (i + 1) * nn, lu_out + i * nn);  // then factored while in L1
-        const SlogdetValue<T> v = slogdet_inplace(lu_out + i * nn, n, perm_out + i * n);
-        sign_out[i] = v.sign;
-        lad_out[i] = v.logabsdet;
-      }
+      slogdet_batch(in + begin * nn, end - begin, n, lu_out + begin * nn, perm_out + begin * n,
+                    sign_out + begin, lad_out + begin);
     });
   }
 };
@@ -71,7 +67,7 @@ class InverseFromLuOp : public OpKernel {
     const int* p = perm.flat<int>().data();
     T* out = inv->flat<T>().data();
     ForEachMatrix(ctx, sh.batch, 2 * CubicCost(n), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) inverse_from_lu(f + i * nn, p + i * n, n, out + i * nn);
+      inverse_from_lu_batch(f + begin * nn, p + begin * n, end - begin, n, out + begin * nn);
     });
   }
 };
@@ -96,10 +92,7 @@ class SlogdetBackwardOp : public OpKernel {
     const T* kv = k.flat<T>().data();
     T* out = grad->flat<T>().data();
     ForEachMatrix(ctx, sh.batch, 2 * CubicCost(n), [&](int64_t begin, int64_t end) {
-      std::vector<T> scratch(nn);
-      for (int64_t i = begin; i < end; ++i) {
-        scaled_inverse_adjoint_from_lu(f + i * nn, p + i * n, n, kv[i], scratch.data(), out + i * nn);
-      }
+      scaled_inverse_adjoint_batch(f + begin * nn, p + begin * n, kv + begin, end - begin, n, out + begin * nn);
     });
   }
 };

@@ -6,7 +6,7 @@
 
 #include "array_util.h"
 #include "cc/core/adjugate.h"
-#include "cc/core/lu.h"
+#include "cc/core/batch_lu.h"
 #include "parallel.h"
 
 namespace detexp {
@@ -24,13 +24,12 @@ py::tuple slogdet_np(const CArray<T>& a) {
   {
     py::gil_scoped_release release;
     parallel_for(d.batch, min_chunk_for(n), [&](int64_t begin, int64_t end) {
-      std::vector<T> work(nn);
-      std::vector<int> perm(n);
-      for (int64_t i = begin; i < end; ++i) {
-        std::copy(in + i * nn, in + (i + 1) * nn, work.begin());
-        const SlogdetValue<T> v = slogdet_inplace(work.data(), n, perm.data());
-        s[i] = v.sign;
-        l[i] = v.logabsdet;
+      constexpr int64_t kBlock = 64;  // matrices per scratch block (lane groups of 8 or 4)
+      std::vector<T> lu(kBlock * nn);
+      std::vector<int> perm(kBlock * n);
+      for (int64_t i = begin; i < end; i += kBlock) {
+        const int64_t count = std::min(kBlock, end - i);
+        slogdet_batch(in + i * nn, count, n, lu.data(), perm.data(), s + i, l + i);
       }
     });
   }

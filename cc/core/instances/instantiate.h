@@ -3,6 +3,7 @@
 // side by side, and the op library and the pybind11 module share the object code.
 #define DETEXP_CORE_INSTANTIATE
 #include "cc/core/adjugate.h"
+#include "cc/core/batch_lu.h"
 #include "cc/core/expm.h"
 #include "cc/core/lu.h"
 
@@ -11,6 +12,9 @@ using T = DETEXP_INSTANCE_T;
 template SlogdetValue<T> slogdet_inplace<T>(T*, int, int*);
 template void inverse_from_lu<T>(const T*, const int*, int, T*);
 template void scaled_inverse_adjoint_from_lu<T>(const T*, const int*, int, T, T*, T*);
+template void slogdet_batch<T>(const T*, index_t, int, T*, int*, T*, real_t<T>*);
+template void scaled_inverse_adjoint_batch<T>(const T*, const int*, const T*, index_t, int, T*);
+template void inverse_from_lu_batch<T>(const T*, const int*, index_t, int, T*);
 template void adjugate<T>(const T*, int, T*);
 template void expm_matrix<T>(const T*, int, T*);
 template void expm_frechet_matrix<T>(const T*, const T*, int, T*, T*);

@@ -1,0 +1,403 @@
+// Batched LU, log-determinant and inverse-from-LU on the CPU with W matrices per SIMD register:
+// lane l of every vector belongs to matrix l of a group (structure of arrays), so one AVX
+// instruction advances W = 8 float32 or 4 float64 factorizations. Per matrix this does the same
+// arithmetic as small_lu.h; vectorising across matrices instead of within one keeps every lane
+// busy at small n, where a column is shorter than a register (n = 16 in float32: ~1.2k instead of
+// ~11k instructions per factorization, callgrind).
+//
+// Pivoting without moving rows ("implicit" partial pivoting): rows stay where they are and a
+// per-row mask marks those already chosen as pivots. Step k picks, per lane, the unused row p of
+// largest |a[p, k]| (ties: the lowest row; LAPACK's rule up to the order of the rows), extracts it
+// with a select chain, and eliminates column k from the other unused rows. Rows then hold their
+// multipliers (columns < the step they were chosen at) and their U row (columns >= it), so the
+// LAPACK-layout factors of small_lu.h are the rows in pick order, perm[i] = the row picked at step
+// i; the write-out gathers them per lane. Same factors as xGETF2 up to ties, and the consumers
+// (inverse_from_lu, the GPU kernels) read this layout.
+//
+// Real float32/float64 only; complex input and sizes above kLanesLuMax take the per-matrix path.
+// GCC/Clang vector extensions plus AVX transposes (the build targets AVX, as TF's wheel does).
+#pragma once
+
+#include <immintrin.h>
+
+#include <type_traits>
+
+#include "lu.h"
+
+namespace detexp {
+
+// Up to these n the lane-parallel paths run (the working set, 2 n*n vectors, stays in L1). The
+// factorization's extra work (implicit pivoting touches every row at every step) catches up with
+// the per-matrix path beyond n = 16; the triangular solves of the inverse have no such overhead.
+// Single-thread ns per matrix, float32, lanes / per-matrix (this machine): factorization n = 4
+// 73 / 127, n = 8 235 / 502, n = 16 979 / 1157, n = 24 2346 / 2033; inverse n = 4 12 / 70,
+// n = 16 789 / 3087, n = 24 1965 / 7104.
+constexpr int kLanesLuMax = 24;
+constexpr int kLanesFactorMax = 16;
+
+namespace lanes {
+
+template <class R>
+struct Pack;
+template <>
+struct Pack<float> {
+  static constexpr int W = 8;
+  typedef float V __attribute__((vector_size(32)));
+};
+template <>
+struct Pack<double> {
+  static constexpr int W = 4;
+  typedef double V __attribute__((vector_size(32)));
+};
+
+// In-place transpose of the W×W block r[0..W) (row l = lane l of the result).
+inline void transpose(Pack<float>::V* r) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(__m256(r[i]), __m256(r[i + 1]));
+    t[i + 1] = _mm256_unpackhi_ps(__m256(r[i]), __m256(r[i + 1]));
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = Pack<float>::V(_mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+    r[i + 4] = Pack<float>::V(_mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+  }
+}
+
+inline void transpose(Pack<double>::V* r) {
+  const __m256d t0 = _mm256_unpacklo_pd(__m256d(r[0]), __m256d(r[1]));
+  const __m256d t1 = _mm256_unpackhi_pd(__m256d(r[0]), __m256d(r[1]));
+  const __m256d t2 = _mm256_unpacklo_pd(__m256d(r[2]), __m256d(r[3]));
+  const __m256d t3 = _mm256_unpackhi_pd(__m256d(r[2]), __m256d(r[3]));
+  r[0] = Pack<double>::V(_mm256_permute2f128_pd(t0, t2, 0x20));
+  r[1] = Pack<double>::V(_mm256_permute2f128_pd(t1, t3, 0x20));
+  r[2] = Pack<double>::V(_mm256_permute2f128_pd(t0, t2, 0x31));
+  r[3] = Pack<double>::V(_mm256_permute2f128_pd(t1, t3, 0x31));
+}
+
+// v[e][l] = src[l * stride + e] for e < count, l < W: W contiguous matrices into lanes.
+template <class R>
+void load_lanes(const R* src, index_t stride, int count, typename Pack<R>::V* v) {
+  using V = typename Pack<R>::V;
+  constexpr int W = Pack<R>::W;
+  int e = 0;
+  for (; e + W <= count; e += W) {
+    V* r = v + e;
+    for (int l = 0; l < W; ++l) __builtin_memcpy(&r[l], src + l * stride + e, sizeof(V));
+    transpose(r);
+  }
+  for (; e < count; ++e) {
+    for (int l = 0; l < W; ++l) v[e][l] = src[l * stride + e];
+  }
+}
+
+// dst[l * stride + e] = v[e][l]: the inverse of load_lanes (v is clobbered).
+template <class R>
+void store_lanes(typename Pack<R>::V* v, int count, index_t stride, R* dst) {
+  using V = typename Pack<R>::V;
+  constexpr int W = Pack<R>::W;
+  int e = 0;
+  for (; e + W <= count; e += W) {
+    V* r = v + e;
+    transpose(r);
+    for (int l = 0; l < W; ++l) __builtin_memcpy(dst + l * stride + e, &r[l], sizeof(V));
+  }
+  for (; e < count; ++e) {
+    for (int l = 0; l < W; ++l) dst[l * stride + e] = v[e][l];
+  }
+}
+
+// Lane masks are vectors of all-ones / all-zeros bit patterns in the float domain, applied with
+// and/andnot/or. (GCC folds _mm256_blendv_ps and vector ?: into "mask < 0" integer compares,
+// which AVX1 lacks at 256 bits, and then scalarises every select: 4x slower at n = 16.)
+inline Pack<float>::V as_mask(decltype(Pack<float>::V{} < Pack<float>::V{}) m) { return (Pack<float>::V)m; }
+inline Pack<double>::V as_mask(decltype(Pack<double>::V{} < Pack<double>::V{}) m) { return (Pack<double>::V)m; }
+inline Pack<float>::V select(Pack<float>::V m, Pack<float>::V t, Pack<float>::V f) {
+  return (Pack<float>::V)_mm256_or_ps(_mm256_and_ps(__m256(m), __m256(t)), _mm256_andnot_ps(__m256(m), __m256(f)));
+}
+inline Pack<double>::V select(Pack<double>::V m, Pack<double>::V t, Pack<double>::V f) {
+  return (Pack<double>::V)_mm256_or_pd(_mm256_and_pd(__m256d(m), __m256d(t)), _mm256_andnot_pd(__m256d(m), __m256d(f)));
+}
+inline Pack<float>::V mask_or(Pack<float>::V a, Pack<float>::V b) {
+  return (Pack<float>::V)_mm256_or_ps(__m256(a), __m256(b));
+}
+inline Pack<double>::V mask_or(Pack<double>::V a, Pack<double>::V b) {
+  return (Pack<double>::V)_mm256_or_pd(__m256d(a), __m256d(b));
+}
+inline Pack<float>::V mask_and(Pack<float>::V a, Pack<float>::V b) {
+  return (Pack<float>::V)_mm256_and_ps(__m256(a), __m256(b));
+}
+inline Pack<double>::V mask_and(Pack<double>::V a, Pack<double>::V b) {
+  return (Pack<double>::V)_mm256_and_pd(__m256d(a), __m256d(b));
+}
+inline bool any_lane(Pack<float>::V m) { return _mm256_movemask_ps(__m256(m)) != 0; }
+inline bool any_lane(Pack<double>::V m) { return _mm256_movemask_pd(__m256d(m)) != 0; }
+inline Pack<float>::V abs_of(Pack<float>::V a) {
+  return (Pack<float>::V)_mm256_andnot_ps(_mm256_set1_ps(-0.f), __m256(a));
+}
+inline Pack<double>::V abs_of(Pack<double>::V a) {
+  return (Pack<double>::V)_mm256_andnot_pd(_mm256_set1_pd(-0.0), __m256d(a));
+}
+
+// Implicit-pivoting LU of the W column-major matrices in a[] (see the top of the file).
+// picked[k][l] = the row chosen at step k in lane l (as a float: exact for n < 2^24).
+template <int N, class R>
+void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V* picked) {
+  using V = typename Pack<R>::V;
+  constexpr int kMax = N > 0 ? N : kLanesLuMax;
+  const int n = N > 0 ? N : n_runtime;
+  const V zero = V{} * 0, one = zero + 1, minus_one = zero - 1;
+  V used[kMax], is_p[kMax], prow[kMax], mult[kMax];
+  DETEXP_UNROLL
+  for (int i = 0; i < n; ++i) used[i] = zero;
+  DETEXP_UNROLL
+  for (int k = 0; k < n; ++k) {
+    const V* col = a + k * n;
+    // Pivot: the first unused row of largest |a[i, k]|. NaN counts as 0 and used rows as -1, so
+    // every lane picks some unused row (NaN input is answered with NaN by the caller anyway).
+    V best = minus_one, p = zero;
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i) {
+      V v = abs_of(col[i]);
+      v = select(as_mask(v == v), v, zero);
+      v = select(used[i], minus_one, v);
+      const V bigger = as_mask(v > best);
+      best = select(bigger, v, best);
+      p = select(bigger, zero + R(i), p);
+    }
+    picked[k] = p;
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i) {
+      is_p[i] = as_mask(p == R(i));
+      used[i] = mask_or(used[i], is_p[i]);
+    }
+    // The pivot row's trailing part, u[k, j] for j >= k: exactly one is_p[i] is set per lane.
+    DETEXP_UNROLL
+    for (int j = k; j < n; ++j) {
+      const V* cj = a + j * n;
+      V r = zero;
+      DETEXP_UNROLL
+      for (int i = 0; i < n; ++i) r = mask_or(r, mask_and(is_p[i], cj[i]));
+      prow[j] = r;
+    }
+    // A zero pivot means the unused part of the column is zero: no elimination (xGETF2). The
+    // multipliers of used rows (and of a zero pivot) are 0, so the update below leaves those rows
+    // unchanged: x - 0 * u = x while u is finite. Only an elimination that overflows makes u
+    // Inf; the callers detect that from a non-finite result and redo the matrix on its own.
+    const V nonzero = as_mask(prow[k] != zero);
+    V* ck = a + k * n;
+    if (any_lane(as_mask(abs_of(prow[k]) >= reciprocal_limit<R>()))) {  // see reciprocal_limit
+      DETEXP_UNROLL
+      for (int i = 0; i < n; ++i) mult[i] = select(used[i], zero, select(nonzero, ck[i] / prow[k], zero));
+    } else {
+      const V inv_pivot = select(nonzero, one / prow[k], zero);
+      DETEXP_UNROLL
+      for (int i = 0; i < n; ++i) mult[i] = select(used[i], zero, ck[i] * inv_pivot);
+    }
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i) ck[i] = select(used[i], ck[i], mult[i]);
+    DETEXP_UNROLL
+    for (int j = k + 1; j < n; ++j) {
+      const V u = prow[j];
+      V* cj = a + j * n;
+      DETEXP_UNROLL
+      for (int i = 0; i < n; ++i) cj[i] -= mult[i] * u;
+    }
+  }
+}
+
+// x := B^{-1} for the W matrices whose LAPACK-layout factors are in lu[] (column-major) with
+// permutations permf[i][l] = perm_l[i]: column j solves L y = P e_j, then U x = y.
+template <int N, class R>
+void inverse_from_lu_lanes(const typename Pack<R>::V* lu, const typename Pack<R>::V* permf, int n_runtime,
+                           typename Pack<R>::V* x) {
+  using V = typename Pack<R>::V;
+  const int n = N > 0 ? N : n_runtime;
+  const V zero = V{} * 0, one = zero + 1;
+  V inv_diag[N > 0 ? N : kLanesLuMax];
+  bool divide = false;  // a diagonal entry with a subnormal reciprocal: see reciprocal_limit
+  DETEXP_UNROLL
+  for (int k = 0; k < n; ++k) {
+    inv_diag[k] = one / lu[k + k * n];
+    divide |= any_lane(as_mask(abs_of(lu[k + k * n]) >= reciprocal_limit<R>()));
+  }
+  for (int j = 0; j < n; ++j) {
+    V* c = x + j * n;
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i) c[i] = permf[i] == R(j) ? one : zero;
+    DETEXP_UNROLL
+    for (int k = 0; k < n; ++k) {
+      const V ck = c[k];
+      DETEXP_UNROLL
+      for (int i = k + 1; i < n; ++i) c[i] -= lu[i + k * n] * ck;
+    }
+    DETEXP_UNROLL
+    for (int k = n - 1; k >= 0; --k) {
+      const V ck = divide ? c[k] / lu[k + k * n] : c[k] * inv_diag[k];
+      c[k] = ck;
+      DETEXP_UNROLL
+      for (int i = 0; i < k; ++i) c[i] -= lu[i + k * n] * ck;
+    }
+  }
+}
+
+template <class R>
+struct alignas(32) GroupBuffers {
+  typename Pack<R>::V a[kLanesLuMax * kLanesLuMax];
+  typename Pack<R>::V b[kLanesLuMax * kLanesLuMax];
+  typename Pack<R>::V perm[kLanesLuMax];
+};
+
+// One group of W matrices: factors into lu/perm (LAPACK layout) and sign/logabsdet.
+template <int N, class R>
+void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad, GroupBuffers<R>& buf) {
+  constexpr int W = Pack<R>::W;
+  const int n = N > 0 ? N : n_runtime;
+  const index_t nn = static_cast<index_t>(n) * n;
+  using V = typename Pack<R>::V;
+  load_lanes(in, nn, static_cast<int>(nn), buf.a);
+  // Lanes whose input holds Inf or NaN (x - x != 0) answer NaN, whatever the elimination does.
+  V finite = as_mask(buf.a[0] == buf.a[0]);
+  for (index_t e = 0; e < nn; ++e) finite = mask_and(finite, as_mask(buf.a[e] - buf.a[e] == V{} * 0));
+  lu_factor_lanes<N, R>(buf.a, n, buf.perm);
+  for (int l = 0; l < W; ++l) {
+    R* f = lu + l * nn;
+    int* p = perm + l * n;
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i) p[i] = static_cast<int>(buf.perm[i][l]);
+    DETEXP_UNROLL
+    for (int j = 0; j < n; ++j) {
+      DETEXP_UNROLL
+      for (int i = 0; i < n; ++i) f[i + j * n] = buf.a[p[i] + j * n][l];
+    }
+    const bool lane_finite = finite[l] != R(0);  // all-ones bits: a NaN, not 0
+    SlogdetValue<R> v = slogdet_from_parity<0>(f, permutation_parity(p, n), n, lane_finite);
+    if (lane_finite && !(v.logabsdet - v.logabsdet == R(0)) && v.sign != R(0)) {
+      // The elimination overflowed: redo this matrix alone, with row swaps (see lu_factor_lanes).
+      std::copy(in + l * nn, in + (l + 1) * nn, f);
+      v = slogdet_inplace(f, n, p);
+    }
+    sign[l] = v.sign;
+    lad[l] = v.logabsdet;
+  }
+}
+
+// One group of W matrices: out_l = k_l * B_l^{-T} written row-major from the factors of B_l
+// (transpose = true: the slogdet backward, see scaled_inverse_adjoint_from_lu), or B_l^{-1}
+// column-major (transpose = false, k ignored).
+template <int N, class R>
+void inverse_group(const R* lu, const int* perm, const R* k, int n_runtime, bool transpose, R* out,
+                   GroupBuffers<R>& buf) {
+  using V = typename Pack<R>::V;
+  constexpr int W = Pack<R>::W;
+  const int n = N > 0 ? N : n_runtime;
+  const index_t nn = static_cast<index_t>(n) * n;
+  load_lanes(lu, nn, static_cast<int>(nn), buf.a);
+  for (int i = 0; i < n; ++i) {
+    for (int l = 0; l < W; ++l) buf.perm[i][l] = static_cast<R>(perm[l * n + i]);
+  }
+  inverse_from_lu_lanes<N, R>(buf.a, buf.perm, n, buf.b);
+  V* result = buf.b;
+  if (transpose) {
+    V kv;
+    for (int l = 0; l < W; ++l) kv[l] = k[l];
+    for (int r = 0; r < n; ++r) {
+      for (int c = 0; c < n; ++c) buf.a[r * n + c] = kv * buf.b[r + c * n];
+    }
+    result = buf.a;
+  }
+  store_lanes(result, static_cast<int>(nn), nn, out);
+}
+
+}  // namespace lanes
+
+template <class T>
+constexpr bool lanes_apply(int n, int max_n) {
+  return !is_complex<T>::value && n > 0 && n <= max_n;
+}
+
+// slogdet of `count` contiguous row-major n×n matrices (each factored as its transpose, see
+// small_lu.h), keeping the factors: lu[count, n, n], perm[count, n], sign[count], lad[count].
+template <class T>
+void slogdet_batch(const T* in, index_t count, int n, T* lu, int* perm, T* sign, real_t<T>* lad) {
+  const index_t nn = static_cast<index_t>(n) * n;
+  index_t i = 0;
+  if constexpr (!is_complex<T>::value) {
+    if (lanes_apply<T>(n, kLanesFactorMax)) {
+      constexpr int W = lanes::Pack<T>::W;
+      lanes::GroupBuffers<T> buf;
+      with_fixed_size(n, [&](auto fixed) {
+        constexpr int N = decltype(fixed)::value;
+        for (; i + W <= count; i += W) {
+          lanes::slogdet_group<N, T>(in + i * nn, n, lu + i * nn, perm + i * n, sign + i, lad + i, buf);
+        }
+      });
+    }
+  }
+  for (; i < count; ++i) {
+    std::copy(in + i * nn, in + (i + 1) * nn, lu + i * nn);
+    const SlogdetValue<T> v = slogdet_inplace(lu + i * nn, n, perm + i * n);
+    sign[i] = v.sign;
+    lad[i] = v.logabsdet;
+  }
+}
+
+// out[i] = k[i] * A_i^{-H} (row-major) from the factors of slogdet_batch: the slogdet backward.
+template <class T>
+void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, index_t count, int n, T* out) {
+  const index_t nn = static_cast<index_t>(n) * n;
+  index_t i = 0;
+  if constexpr (!is_complex<T>::value) {
+    if (lanes_apply<T>(n, kLanesLuMax)) {
+      constexpr int W = lanes::Pack<T>::W;
+      lanes::GroupBuffers<T> buf;
+      with_fixed_size(n, [&](auto fixed) {
+        constexpr int N = decltype(fixed)::value;
+        for (; i + W <= count; i += W) {
+          lanes::inverse_group<N, T>(lu + i * nn, perm + i * n, k + i, n, true, out + i * nn, buf);
+        }
+      });
+    }
+  }
+  if (i == count) return;
+  std::vector<T> scratch(nn);
+  for (; i < count; ++i) {
+    scaled_inverse_adjoint_from_lu(lu + i * nn, perm + i * n, n, k[i], scratch.data(), out + i * nn);
+  }
+}
+
+// inv[i] = B_i^{-1} (column-major, i.e. A_i^{-1} row-major) from the factors of slogdet_batch.
+template <class T>
+void inverse_from_lu_batch(const T* lu, const int* perm, index_t count, int n, T* inv) {
+  const index_t nn = static_cast<index_t>(n) * n;
+  index_t i = 0;
+  if constexpr (!is_complex<T>::value) {
+    if (lanes_apply<T>(n, kLanesLuMax)) {
+      constexpr int W = lanes::Pack<T>::W;
+      lanes::GroupBuffers<T> buf;
+      with_fixed_size(n, [&](auto fixed) {
+        constexpr int N = decltype(fixed)::value;
+        for (; i + W <= count; i += W) {
+          lanes::inverse_group<N, T>(lu + i * nn, perm + i * n, nullptr, n, false, inv + i * nn, buf);
+        }
+      });
+    }
+  }
+  for (; i < count; ++i) inverse_from_lu(lu + i * nn, perm + i * n, n, inv + i * nn);
+}
+
+}  // namespace detexp
+
+#ifndef DETEXP_CORE_INSTANTIATE
+#define DETEXP_BATCH_LU_DECLARE(T)                                                                          \
+  extern template void detexp::slogdet_batch<T>(const T*, detexp::index_t, int, T*, int*, T*, detexp::real_t<T>*); \
+  extern template void detexp::scaled_inverse_adjoint_batch<T>(const T*, const int*, const T*, detexp::index_t, int, T*); \
+  extern template void detexp::inverse_from_lu_batch<T>(const T*, const int*, detexp::index_t, int, T*);
+DETEXP_FOR_EACH_DTYPE(DETEXP_BATCH_LU_DECLARE)
+#undef DETEXP_BATCH_LU_DECLARE
+#endif
