@@ -3,6 +3,8 @@ pybind11 module inside the `detexp` package.
 
 Environment:
   DETEXP_BUILD_TYPE   CMake build type (default Release)
+  DETEXP_BUILD_DIR    CMake build directory, kept between builds so that a rebuild (e.g. the wheel
+                      after `pip install`) only recompiles what changed (default: build_temp/cmake)
   DETEXP_CMAKE_ARGS   extra arguments for the CMake configure step
   DETEXP_JOBS         parallel build jobs (default: CPU count)
   DETEXP_CUDA         1 to build the GPU kernels as well (needs nvcc; see cuda/README.md)
@@ -29,7 +31,7 @@ class CMakeExtension(Extension):
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
         out_dir = Path(self.get_ext_fullpath(ext.name)).resolve().parent
-        build_dir = Path(self.build_temp).resolve() / "cmake"
+        build_dir = Path(os.environ.get("DETEXP_BUILD_DIR") or Path(self.build_temp) / "cmake").resolve()
         build_dir.mkdir(parents=True, exist_ok=True)
         build_type = os.environ.get("DETEXP_BUILD_TYPE", "Release")
         configure = [
