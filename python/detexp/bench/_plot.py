@@ -30,6 +30,7 @@ def require_matplotlib():
 
 def plot(results, path, subtitle=""):
     plt = require_matplotlib()
+    from matplotlib.ticker import FuncFormatter, NullFormatter
     panels = speedup_series(results)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
     for ax, (title, curves) in zip(axes[0], panels.items()):
@@ -38,6 +39,13 @@ def plot(results, path, subtitle=""):
         ax.axhline(1.0, color="gray", lw=0.8, ls="--")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
+        ns = sorted({p[0] for pts in curves.values() for p in pts})
+        ax.set_xticks(ns, [str(n) for n in ns])
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        vals = [v for pts in curves.values() for _, v in pts] + [1.0]
+        ax.set_yticks([t for t in (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32) if min(vals) / 2 < t < max(vals) * 2])
+        ax.grid(True, which="major", alpha=0.3)
         ax.set_title(title)
         ax.set_xlabel("n (matrices n x n, batched)")
         ax.set_ylabel("speedup vs tf.linalg (x)")
