@@ -12,7 +12,10 @@
 # Set DETEXP_BUILD_DIR to use another persistent one.
 #
 # Environment: PYTHON (default python), DETEXP_JOBS (default 2), DETEXP_WHEEL_CHECK_DIR
-# (default <repo>/build-wheel-check), and setup.py's DETEXP_* variables (DETEXP_CUDA=1 ...).
+# (default <repo>/build-wheel-check), and setup.py's DETEXP_* variables. A CUDA wheel (not run by
+# CI: a full CUDA build) also checks its GPU kernels are registered while running on the CPU:
+#   DETEXP_CUDA=1 DETEXP_CUDA_ARCHS=90 DETEXP_BUILD_DIR=$PWD/build-cuda-wheel \
+#     DETEXP_WHEEL_CHECK_DIR=$PWD/build-wheel-check-cuda .ci/wheel_check.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="$(command -v "${PYTHON:-python}")"
@@ -72,6 +75,12 @@ with tf.GradientTape() as t:
     t.watch(x); y = tf.reduce_sum(dx.logabsdet(x))
 np.testing.assert_allclose(t.gradient(y, x).numpy(), np.linalg.inv(a).transpose(0, 2, 1), rtol=1e-10)
 np.testing.assert_allclose(dx.numpy.slogdet(a)[1], ref_lad, rtol=1e-12)
+if os.environ.get("DETEXP_CUDA", "0").lower() in ("1", "on", "true", "yes"):
+    # A CUDA wheel: GPU kernels registered, yet everything above ran here (on the CPU if no GPU).
+    from tensorflow.python.framework import kernels
+    devs = {k.device_type for k in kernels.get_registered_kernels_for_op("Detexp>Slogdet").kernel}
+    assert "GPU" in devs, devs
+    print(f"CUDA wheel: GPU kernels registered; GPUs visible: {len(tf.config.list_physical_devices('GPU'))}")
 print(f"smoke test OK: detexp {dx.__version__} from {os.path.dirname(dx.__file__)}")
 PY
 echo "wheel_check: OK in $(( $(date +%s) - start )) s: $WHL"
