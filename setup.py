@@ -3,6 +3,8 @@ pybind11 module inside the `detexp` package.
 
 Environment:
   DETEXP_BUILD_TYPE   CMake build type (default Release)
+  DETEXP_BUILD_DIR    CMake build directory, kept between builds so that a rebuild (e.g. the wheel
+                      after `pip install`) only recompiles what changed (default: build_temp/cmake)
   DETEXP_CMAKE_ARGS   extra arguments for the CMake configure step
   DETEXP_JOBS         parallel build jobs (default: CPU count)
   DETEXP_CUDA         1 to build the GPU kernels as well (needs nvcc; see cuda/README.md)
@@ -11,6 +13,7 @@ Environment:
 """
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,17 +32,24 @@ class CMakeExtension(Extension):
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
         out_dir = Path(self.get_ext_fullpath(ext.name)).resolve().parent
-        build_dir = Path(self.build_temp).resolve() / "cmake"
+        cuda = os.environ.get("DETEXP_CUDA", "0").lower() in ("1", "on", "true", "yes")
+        # CPU and CUDA builds get separate default directories, so neither reconfigures the other.
+        default_dir = Path(self.build_temp) / ("cmake-cuda" if cuda else "cmake")
+        build_dir = Path(os.environ.get("DETEXP_BUILD_DIR") or default_dir).resolve()
         build_dir.mkdir(parents=True, exist_ok=True)
         build_type = os.environ.get("DETEXP_BUILD_TYPE", "Release")
         configure = [
             "cmake", "-S", str(ROOT), "-B", str(build_dir),
             f"-DPython_EXECUTABLE={sys.executable}",
             f"-DCMAKE_BUILD_TYPE={build_type}",
-            f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={out_dir}",
+            # Libraries land in the build dir and are copied into the package below: a CPU and a
+            # CUDA build dir sharing the package dir would otherwise each see the other's .so as
+            # up to date.
+            f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={build_dir / 'lib'}",
         ]
-        if os.environ.get("DETEXP_CUDA", "0").lower() in ("1", "on", "true", "yes"):
-            configure.append("-DDETEXP_CUDA=ON")
+        # Always explicit: a cached DETEXP_CUDA=ON would otherwise survive a CPU rebuild.
+        configure.append(f"-DDETEXP_CUDA={'ON' if cuda else 'OFF'}")
+        if cuda:
             if os.environ.get("DETEXP_CUDA_ARCHS"):
                 configure.append(f"-DDETEXP_CUDA_ARCHS={os.environ['DETEXP_CUDA_ARCHS']}")
             if os.environ.get("DETEXP_CUDA_RUNTIME"):
@@ -49,6 +59,9 @@ class CMakeBuild(build_ext):
         jobs = os.environ.get("DETEXP_JOBS", str(os.cpu_count() or 2))
         subprocess.run(configure, check=True)
         subprocess.run(["cmake", "--build", str(build_dir), "-j", jobs], check=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for lib in sorted((build_dir / "lib").glob("_detexp_*.so")):
+            shutil.copy2(lib, out_dir / lib.name)
 
 
 setup(

@@ -46,6 +46,7 @@ def slogdet(a, name=None):
 
 def logabsdet(a, name=None):
     """log|det(a)|, real-valued, `[...]`; see `slogdet` for edge cases and gradients."""
+    _checks.no_xla("logabsdet")
     with tf.name_scope(name or "logabsdet"):
         return slogdet(a)[1]
 
