@@ -4,10 +4,12 @@
 // Not public API: reached as detexp._detexp_numpy._core_* by tests/test_core_shared.py.
 #include <algorithm>
 #include <complex>
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
 #include "array_util.h"
+#include "cc/core/small_expm.h"
 #include "cc/core/small_lu.h"
 
 namespace detexp {
@@ -92,9 +94,42 @@ py::tuple core_lu(const CArray<T>& a, bool fixed, bool select_swap) {
   return py::make_tuple(lu, perm, parity, sign, lad, inv);
 }
 
+// The team algorithm of cc/core/small_expm.h (what the CUDA expm kernels run) on one thread:
+// mode 0 exp(a); 1 (exp(a), L(a, e)); 2 L(a^H, e), expm's backward. Row-major slices are passed
+// as they are (see small_expm.h on transposition).
+template <class T>
+py::object core_small_expm(const CArray<T>& a, const CArray<T>& e, int mode) {
+  const BatchDims d = square_batch(a, "_core_small_expm: a");
+  if (mode != 0 && (e.ndim() != a.ndim() || !std::equal(a.shape(), a.shape() + a.ndim(), e.shape()))) {
+    throw py::value_error("_core_small_expm: a and e must have the same shape");
+  }
+  const int n = d.n;
+  const int64_t nn = int64_t{n} * n, b = d.batch;
+  std::vector<py::ssize_t> shape(a.shape(), a.shape() + a.ndim());
+  CArray<T> r(shape), l(shape);
+  std::vector<unsigned char> ws_bytes(static_cast<size_t>(expm_team_workspace_bytes<T>(n, mode != 0)) + 16);
+  void* ws = ws_bytes.data() + (16 - reinterpret_cast<uintptr_t>(ws_bytes.data()) % 16) % 16;
+  const SerialTeam team;
+  for (int64_t i = 0; i < b; ++i) {
+    const T* ai = a.data() + i * nn;
+    T* ri = r.mutable_data() + i * nn;
+    T* li = l.mutable_data() + i * nn;
+    if (mode == 0) {
+      expm_team(team, n, ai, static_cast<const T*>(nullptr), false, ri, static_cast<T*>(nullptr), ws);
+    } else {
+      expm_team(team, n, ai, e.data() + i * nn, mode == 2, mode == 1 ? ri : nullptr, li, ws);
+    }
+  }
+  if (mode == 0) return r;
+  if (mode == 1) return py::make_tuple(r, l);
+  return l;
+}
+
 template <class T>
 void bind_core_dtype(py::module_& m) {
   m.def("_core_lu", &core_lu<T>, py::arg("a").noconvert(), py::arg("fixed"), py::arg("select_swap"));
+  m.def("_core_small_expm", &core_small_expm<T>, py::arg("a").noconvert(), py::arg("e").noconvert(),
+        py::arg("mode"));
 }
 
 void register_core_test(py::module_& m) {
