@@ -25,6 +25,14 @@
 #include "expm_coefficients.h"
 #include "scalar.h"
 
+// The large team routines are not force-inlined on the device (DETEXP_HD is __forceinline__):
+// expm_team calls mat_mul some 40 times, and inlining every call multiplied nvcc's compile time.
+#if defined(__CUDACC__)
+#define DETEXP_HD_CALL __host__ __device__
+#else
+#define DETEXP_HD_CALL inline
+#endif
+
 namespace detexp {
 
 // One thread is the whole team.
@@ -94,7 +102,7 @@ DETEXP_HD T exp_divided_difference(const T& l1, const T& l2) {
 
 // c = a b, or c += a b; c must differ from a and b.
 template <class Team, class T>
-DETEXP_HD void mat_mul(const Team& team, int n, T* c, const T* a, const T* b, bool accumulate = false) {
+DETEXP_HD_CALL void mat_mul(const Team& team, int n, T* c, const T* a, const T* b, bool accumulate = false) {
   const int nn = n * n;
   for (int idx = team.rank(); idx < nn; idx += team.size()) {
     const int i = idx % n, j = idx / n;
@@ -109,7 +117,7 @@ DETEXP_HD void mat_mul(const Team& team, int n, T* c, const T* a, const T* b, bo
 // out = c1 x1 + c2 x2 + c3 x3 + d I, summed in that order (as expm.h's Eigen expressions); a null
 // x contributes nothing. out may be one of the x's (entrywise).
 template <class Team, class T>
-DETEXP_HD void comb(const Team& team, int n, T* out, T c1, const T* x1, T c2, const T* x2, T c3, const T* x3,
+DETEXP_HD_CALL void comb(const Team& team, int n, T* out, T c1, const T* x1, T c2, const T* x2, T c3, const T* x3,
                     T d = T(0)) {
   const int nn = n * n;
   for (int idx = team.rank(); idx < nn; idx += team.size()) {
@@ -124,7 +132,7 @@ DETEXP_HD void comb(const Team& team, int n, T* out, T c1, const T* x1, T c2, co
 
 // x := x + c y (y may be null: nothing), entrywise.
 template <class Team, class T>
-DETEXP_HD void axpy(const Team& team, int n, T* x, T c, const T* y) {
+DETEXP_HD_CALL void axpy(const Team& team, int n, T* x, T c, const T* y) {
   if (y == nullptr) return;
   const int nn = n * n;
   for (int idx = team.rank(); idx < nn; idx += team.size()) x[idx] += c * y[idx];
@@ -132,13 +140,13 @@ DETEXP_HD void axpy(const Team& team, int n, T* x, T c, const T* y) {
 }
 
 template <class Team, class T>
-DETEXP_HD void copy(const Team& team, index_t count, T* dst, const T* src) {
+DETEXP_HD_CALL void copy(const Team& team, index_t count, T* dst, const T* src) {
   for (index_t idx = team.rank(); idx < count; idx += team.size()) dst[idx] = src[idx];
   team.sync();
 }
 
 template <class Team, class T>
-DETEXP_HD void scale_pow2(const Team& team, int n, T* x, int e) {
+DETEXP_HD_CALL void scale_pow2(const Team& team, int n, T* x, int e) {
   if (e == 0) return;
   const int nn = n * n;
   for (int idx = team.rank(); idx < nn; idx += team.size()) x[idx] = ldexp_of(x[idx], e);
@@ -147,7 +155,7 @@ DETEXP_HD void scale_pow2(const Team& team, int n, T* x, int e) {
 
 // ||x||_1, the largest column sum of moduli (as Eigen's cwiseAbs for complex), in every member.
 template <class Team, class T>
-DETEXP_HD real_t<T> norm1(const Team& team, int n, const T* x) {
+DETEXP_HD_CALL real_t<T> norm1(const Team& team, int n, const T* x) {
   using R = real_t<T>;
   R best = 0;
   for (int j = team.rank(); j < n; j += team.size()) {
@@ -159,7 +167,7 @@ DETEXP_HD real_t<T> norm1(const Team& team, int n, const T* x) {
 }
 
 template <class Team, class T>
-DETEXP_HD bool all_finite_team(const Team& team, index_t count, const T* x) {
+DETEXP_HD_CALL bool all_finite_team(const Team& team, index_t count, const T* x) {
   using R = real_t<T>;
   int bad = 0;
   for (index_t idx = team.rank(); idx < count; idx += team.size()) {
@@ -172,7 +180,7 @@ DETEXP_HD bool all_finite_team(const Team& team, index_t count, const T* x) {
 // ℓ(2^e A, m) of AH2009 eq. (5.1), a1 = ||2^e A||_1: as expm.h's expm_ell, with the scaling
 // applied entrywise on the fly (ldexp is exact, so this equals scaling A first). vec: 2n reals.
 template <class Team, class T>
-DETEXP_HD int ell(const Team& team, int n, const T* a, int e, real_t<T> a1, int m, real_t<T>* vec) {
+DETEXP_HD_CALL int ell(const Team& team, int n, const T* a, int e, real_t<T> a1, int m, real_t<T>* vec) {
   using R = real_t<T>;
   if (!(a1 > R(0))) return 0;
   R* v = vec;
@@ -204,7 +212,7 @@ DETEXP_HD int ell(const Team& team, int n, const T* a, int e, real_t<T> a1, int 
 // In-place partial-pivot LU of q (LAPACK xGETF2 with |re| + |im| pivots, as small_lu.h):
 // P q = L U, perm[i] the original row of row i. A zero pivot column is skipped (no NaN).
 template <class Team, class T>
-DETEXP_HD void lu_factor(const Team& team, int n, T* q, int* perm) {
+DETEXP_HD_CALL void lu_factor(const Team& team, int n, T* q, int* perm) {
   using R = real_t<T>;
   for (int i = team.rank(); i < n; i += team.size()) perm[i] = i;
   team.sync();
@@ -248,7 +256,7 @@ DETEXP_HD void lu_factor(const Team& team, int n, T* q, int* perm) {
 
 // x := q^{-1} b from the factors (x != b): x = P b, then L and U substitutions column by column.
 template <class Team, class T>
-DETEXP_HD void lu_solve(const Team& team, int n, const T* f, const int* perm, const T* b, T* x) {
+DETEXP_HD_CALL void lu_solve(const Team& team, int n, const T* f, const int* perm, const T* b, T* x) {
   const int nn = n * n;
   for (int idx = team.rank(); idx < nn; idx += team.size()) {
     const int i = idx % n, j = idx / n;
@@ -272,7 +280,7 @@ DETEXP_HD void lu_solve(const Team& team, int n, const T* f, const int* perm, co
 
 // 1: upper triangular, -1: lower, 0: neither (as expm.h's triangular_kind; diagonal counts as upper).
 template <class Team, class T>
-DETEXP_HD int triangular_kind(const Team& team, int n, const T* a) {
+DETEXP_HD_CALL int triangular_kind(const Team& team, int n, const T* a) {
   int flags = 0;  // bit 0: an entry below the diagonal, bit 1: above
   for (int idx = team.rank(); idx < n * n; idx += team.size()) {
     const int i = idx % n, j = idx / n;
@@ -287,7 +295,7 @@ DETEXP_HD int triangular_kind(const Team& team, int n, const T* a) {
 // Exact diagonal (and first off-diagonal) of r ≈ exp(2^e x) for triangular x (AH2009 Code
 // Fragment 2.1), as expm.h's fix_triangular.
 template <class Team, class T>
-DETEXP_HD void fix_triangular(const Team& team, int n, T* r, const T* x, int kind, int e, bool offdiag) {
+DETEXP_HD_CALL void fix_triangular(const Team& team, int n, T* r, const T* x, int kind, int e, bool offdiag) {
   for (int k = team.rank(); k < n; k += team.size()) {
     r[k + k * n] = exp_of(ldexp_of(x[k + k * n], e));
     if (offdiag && k + 1 < n) {
@@ -303,7 +311,7 @@ DETEXP_HD void fix_triangular(const Team& team, int n, T* r, const T* x, int kin
 
 // x := x^H in place via tmp.
 template <class Team, class T>
-DETEXP_HD void adjoint_inplace(const Team& team, int n, T* x, T* tmp) {
+DETEXP_HD_CALL void adjoint_inplace(const Team& team, int n, T* x, T* tmp) {
   const int nn = n * n;
   for (int idx = team.rank(); idx < nn; idx += team.size()) {
     const int i = idx % n, j = idx / n;
@@ -319,7 +327,7 @@ DETEXP_HD void adjoint_inplace(const Team& team, int n, T* x, T* tmp) {
 // (sums, arg-max) are done by every member on the shared vector, so all take the same branches.
 // tv: 5n scalars.
 template <class Team, class T>
-DETEXP_HD void mat_vec(const Team& team, int n, const T* x, bool adjoint, const T* v, T* out) {
+DETEXP_HD_CALL void mat_vec(const Team& team, int n, const T* x, bool adjoint, const T* v, T* out) {
   for (int i = team.rank(); i < n; i += team.size()) {
     T acc = T(0);
     if (adjoint) {
@@ -340,7 +348,7 @@ DETEXP_HD real_t<T> abs_sum(int n, const T* v) {
 }
 
 template <class Team, class T>
-DETEXP_HD real_t<T> norm1_est_product(const Team& team, int n, const T* x, const T* y, T* tv) {
+DETEXP_HD_CALL real_t<T> norm1_est_product(const Team& team, int n, const T* x, const T* y, T* tv) {
   using R = real_t<T>;
   T *v = tv, *t = tv + n, *w = tv + 2 * n, *xi = tv + 3 * n, *z = tv + 4 * n;
   for (int i = team.rank(); i < n; i += team.size()) v[i] = T(R(1) / R(n));
@@ -397,7 +405,7 @@ constexpr double kTheta = ExpmTable<R>::kTheta[I];
 // AH2009 Alg. 5.1 on w[kA] (finite), as expm.h's expm_select. Leaves the scaled powers in the
 // slots; returns m and s. vec: 2n reals, tv: 5n scalars.
 template <class Team, class T>
-DETEXP_HD void select_degree(const Team& team, int n, T* const* w, real_t<T>* vec, T* tv, int* m_out,
+DETEXP_HD_CALL void select_degree(const Team& team, int n, T* const* w, real_t<T>* vec, T* tv, int* m_out,
                              int* s_out) {
   using R = real_t<T>;
   using Tab = ExpmTable<R>;
@@ -473,7 +481,7 @@ DETEXP_HD void select_degree(const Team& team, int n, T* const* w, real_t<T>* ve
 // w[kLV] (AH2009b eqs. (6.11)-(6.13)) for the direction w[kE]. Coefficients divided by b_0 as in
 // expm.h's pade_uv.
 template <class Team, class T>
-DETEXP_HD void pade_uv(const Team& team, int n, T* const* w, int m, bool frechet) {
+DETEXP_HD_CALL void pade_uv(const Team& team, int n, T* const* w, int m, bool frechet) {
   using R = real_t<T>;
   const double b0 = expm_coef::pade_b(m, 0);
   const auto c = [m, b0](int j) { return T(R(expm_coef::pade_b(m, j) / b0)); };
@@ -548,7 +556,7 @@ DETEXP_HD T nan_value() {
 }
 
 template <class Team, class T>
-DETEXP_HD void nan_fill(const Team& team, index_t count, T* out) {
+DETEXP_HD_CALL void nan_fill(const Team& team, index_t count, T* out) {
   for (index_t idx = team.rank(); idx < count; idx += team.size()) out[idx] = nan_value<T>();
   team.sync();
 }
@@ -575,7 +583,7 @@ DETEXP_HD index_t expm_team_workspace_bytes(int n, bool frechet) {
 // 16-byte aligned (shared or global memory). NaN/Inf handling as expm.h: NaN/Inf in a gives
 // all-NaN results; NaN/Inf in e only (with finite a) gives exp(a) and an all-NaN l.
 template <class Team, class T>
-DETEXP_HD void expm_team(const Team& team, int n, const T* a, const T* e, bool adjoint, T* r, T* l, void* ws) {
+DETEXP_HD_CALL void expm_team(const Team& team, int n, const T* a, const T* e, bool adjoint, T* r, T* l, void* ws) {
   using namespace small_expm;
   using R = real_t<T>;
   const index_t nn = static_cast<index_t>(n) * n;
