@@ -203,3 +203,23 @@ def test_empty_and_batch_shapes():
     assert _rel(got, _each(a, sla.expm)) <= 10 * tol(np.float64)
     assert _expm(np.zeros((0, 3, 3))).shape == (0, 3, 3)
     assert _expm(np.zeros((2, 0, 0))).shape == (2, 0, 0)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize("threads", [2, 3, 5])
+@pytest.mark.parametrize("mode", [0, 1, 2])
+def test_thread_team_identical_to_one_thread(mode, threads, dtype):
+    # The GPU's decomposition (each member's share of every loop, barriers, reductions) emulated by
+    # OS threads: every entry is computed by one member in the same order as by a single thread,
+    # so the results must be bitwise identical; a missing barrier or share shows up as a difference.
+    ns = [1, 2, 3, 4, 6, 9, 16, 17]
+    for n in ns:
+        a = random_matrices((3, n, n), dtype, seed=n)
+        a[0] *= 0.01
+        a[2] *= 20.0 / np.sqrt(n)
+        a[1] = np.triu(a[1])
+        e = random_matrices((3, n, n), dtype, seed=n + 1)
+        one = core._core_small_expm(a, e, mode, 1)
+        many = core._core_small_expm(a, e, mode, threads)
+        for x, y in zip(one if isinstance(one, tuple) else (one,), many if isinstance(many, tuple) else (many,)):
+            np.testing.assert_array_equal(x, y, err_msg=f"n={n}")
