@@ -188,6 +188,7 @@ Status launch_team(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool
   const int width = W == 0 ? kBlockTeamThreads : W;
   std::int64_t shared_limit = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024);
   if (tune.shared_max_bytes >= 0) shared_limit = std::min(shared_limit, tune.shared_max_bytes);
+  shared_limit -= 512;  // the block team's static reduction buffer (256 bytes) shares the per-block limit
   auto kernel = expm_team_kernel<W, dev_t<T>, kFrechet>;
   // Teams per block: 128 threads' worth for warp teams, as many as the shared memory allows.
   int teams_per_block = W == 0 ? 1 : 128 / W;
@@ -202,7 +203,7 @@ Status launch_team(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool
     // Workspaces only for the teams resident at once (a few per SM), within the memory budget;
     // the grid-stride loop covers the rest of the batch.
     const int sms = device_attribute(cudaDevAttrMultiProcessorCount, 1);
-    const std::int64_t resident = static_cast<std::int64_t>(sms) * std::max(1, 2048 / (width * teams_per_block)) ;
+    const std::int64_t resident = static_cast<std::int64_t>(sms) * std::max(1, 2048 / (width * teams_per_block));
     blocks = std::min(blocks, resident);
     blocks = std::min(blocks, std::max<std::int64_t>(1, tune.global_budget_bytes / (ws * teams_per_block)));
     gws = static_cast<unsigned char*>(scratch(static_cast<std::size_t>(blocks * teams_per_block * ws)));

@@ -97,7 +97,7 @@ def test_hard_cases(k, dtype):
     c = _on("/CPU:0", dx.expm, a[None])[0]
     bound = {0: 10, 1: 1e3, 2: 1e4}[k] * tol(dtype)
     assert _rel(g, ref) <= bound
-    assert _rel(g, c) <= bound
+    assert _rel(g, c) <= 2 * bound  # both within `bound` of the reference
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
