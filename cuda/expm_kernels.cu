@@ -11,9 +11,9 @@
 //   5 <= n <= 32   one warp per matrix
 //   n > 32         one block of 256 threads per matrix
 // The team's workspace (12 n×n slots for expm, 22 for the Fréchet/adjoint, + O(n)) lives in
-// shared memory when it fits the device's per-block opt-in limit (all dtypes up to n = 16 for the
-// Fréchet/adjoint, n = 32 for the real expm), otherwise in global scratch from the caller, sized
-// for the teams that run at once (not the batch).
+// shared memory when it fits the device's per-block opt-in limit (H100, 227 KB: every expm up to
+// n = 32; the Fréchet/backward up to n = 32 except complex128, up to n = 25), otherwise in global
+// scratch from the caller, sized for the teams that run at once (not the batch).
 //
 // Large n: one block per matrix with naive products is correct but far from cuBLAS speed when
 // the batch is small (n = 2048, batch 1 runs on one SM). A cuBLAS path is owed (cuda/README.md).
