@@ -51,7 +51,7 @@ message(STATUS "detexp CUDA ${CMAKE_CUDA_COMPILER_VERSION}: archs ${_detexp_arch
 set(DETEXP_CUDA_HEADERS ${CMAKE_CURRENT_SOURCE_DIR}/third_party/cuda_headers)
 
 # Kernels and launchers: no TF headers. A static library of position-independent objects.
-add_library(detexp_cuda STATIC cuda/slogdet_kernels.cu cuda/solver_loader.cc)
+add_library(detexp_cuda STATIC cuda/slogdet_kernels.cu cuda/expm_kernels.cu cuda/solver_loader.cc)
 set_target_properties(detexp_cuda PROPERTIES CUDA_ARCHITECTURES "${_detexp_archs}"
                       POSITION_INDEPENDENT_CODE ON CXX_VISIBILITY_PRESET hidden CUDA_VISIBILITY_PRESET hidden)
 target_include_directories(detexp_cuda PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CUDA_TOOLKIT_INCLUDE_DIRECTORIES}
@@ -87,4 +87,7 @@ if(DETEXP_CUDA_TESTS)
   find_package(CUDAToolkit REQUIRED)
   target_link_libraries(detexp_cuda_test PRIVATE detexp_cuda CUDA::cudart ${CMAKE_DL_LIBS})
   set_target_properties(detexp_cuda_test PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+  add_executable(detexp_cuda_expm_test cuda/tests/expm_kernels_test.cc)
+  target_link_libraries(detexp_cuda_expm_test PRIVATE detexp_cuda CUDA::cudart ${CMAKE_DL_LIBS})
+  set_target_properties(detexp_cuda_expm_test PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
 endif()

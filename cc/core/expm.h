@@ -257,11 +257,9 @@ void pade_uv(const ExpmState<Mat>& st, Mat& u, Mat& v, const Mat* e, Mat* lu, Ma
   using R = real_t<T>;
   // Coefficients divided by b_0, so that V = I + ... and U = X/2 + ...: r_m is unchanged and the
   // rounding is smaller (on Moler–Van Loan's matrix 4.7e-15 instead of 1.0e-14 relative error).
-  const double* b = st.m == 3 ? expm_coef::kB3
-                    : st.m == 5 ? expm_coef::kB5
-                    : st.m == 7 ? expm_coef::kB7
-                    : st.m == 9 ? expm_coef::kB9
-                                : expm_coef::kB13;
+  const int m = st.m;
+  double b[14] = {};
+  for (int j = 0; j <= m; ++j) b[j] = expm_coef::pade_b(m, j);
   const auto c = [b0 = b[0]](double x) { return T(R(x / b0)); };
   const Eigen::Index n = st.A.rows();
   const Mat& A = st.A;

@@ -11,20 +11,41 @@ namespace detexp {
 namespace expm_coef {
 
 // Padé [m/m] numerator coefficients b_0..b_m (the denominator is the same with alternating signs).
-constexpr double kB3[] = {120., 60., 12., 1.};
-constexpr double kB5[] = {30240., 15120., 3360., 420., 30., 1.};
-constexpr double kB7[] = {17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.};
-constexpr double kB9[] = {17643225600., 8821612800., 2075673600., 302702400., 30270240.,
-                          2162160.,     110880.,     3960.,       90.,        1.};
-constexpr double kB13[] = {64764752532480000., 32382376266240000., 7771770303897600.,
-                           1187353796428800.,  129060195264000.,   10559470521600.,
-                           670442572800.,      33522128640.,       1323241920.,
-                           40840800.,          960960.,            16380.,
-                           182.,               1.};
+// A constexpr function rather than namespace-scope arrays so that CUDA device code (nvcc
+// --expt-relaxed-constexpr) can read them too: cc/core/small_expm.h shares them with expm.h.
+constexpr double pade_b(int m, int j) {
+  switch (m) {
+    case 3: {
+      constexpr double b[] = {120., 60., 12., 1.};
+      return b[j];
+    }
+    case 5: {
+      constexpr double b[] = {30240., 15120., 3360., 420., 30., 1.};
+      return b[j];
+    }
+    case 7: {
+      constexpr double b[] = {17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.};
+      return b[j];
+    }
+    case 9: {
+      constexpr double b[] = {17643225600., 8821612800., 2075673600., 302702400., 30270240.,
+                              2162160.,     110880.,     3960.,       90.,        1.};
+      return b[j];
+    }
+    default: {  // m = 13
+      constexpr double b[] = {64764752532480000., 32382376266240000., 7771770303897600.,
+                              1187353796428800.,  129060195264000.,   10559470521600.,
+                              670442572800.,      33522128640.,       1323241920.,
+                              40840800.,          960960.,            16380.,
+                              182.,               1.};
+      return b[j];
+    }
+  }
+}
 
 // 1 / |c_{2m+1}|, c_{2m+1} = (m!)^2 / ((2m)! (2m+1)!) the leading coefficient of the Padé error
 // series (AH2009 eq. (5.1)), for the ℓ correction.
-inline double inv_abs_c(int m) {
+constexpr double inv_abs_c(int m) {
   switch (m) {
     case 3: return 100800.;
     case 5: return 10059033600.;

@@ -59,6 +59,18 @@ inline ::tensorflow::Status CheckLuFactors(const ::tensorflow::Tensor& lu, const
   return ::tensorflow::Status();
 }
 
+// Both inputs [..., n, n] of one shape.
+inline ::tensorflow::Status CheckPair(const ::tensorflow::Tensor& a, const ::tensorflow::Tensor& b, const char* op,
+                                      SquareBatchShape* sh) {
+  TF_RETURN_IF_ERROR(CheckSquareBatch(a, op, sh));
+  if (a.shape() != b.shape()) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": both inputs must have the same shape; got ",
+                                                   a.shape().DebugString(), " and ",
+                                                   b.shape().DebugString()));
+  }
+  return ::tensorflow::Status();
+}
+
 // Runs fn(begin, end) over [0, batch) on the intra-op pool; cost is per matrix, in cycles.
 inline void ForEachMatrix(::tensorflow::OpKernelContext* ctx, int64_t batch, int64_t cost,
                           const std::function<void(int64_t, int64_t)>& fn) {

@@ -28,18 +28,6 @@ struct ExpmMap {
   static void Apply(const T* in, int n, T* out) { expm_matrix(in, n, out); }
 };
 
-// Both inputs [..., n, n] of one shape.
-inline ::tensorflow::Status CheckPair(const Tensor& a, const Tensor& b, const char* op,
-                                      SquareBatchShape* sh) {
-  TF_RETURN_IF_ERROR(CheckSquareBatch(a, op, sh));
-  if (a.shape() != b.shape()) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": both inputs must have the same shape; got ",
-                                                   a.shape().DebugString(), " and ",
-                                                   b.shape().DebugString()));
-  }
-  return ::tensorflow::Status();
-}
-
 template <class T>
 class ExpmFrechetOp : public OpKernel {
  public:

@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "batch_util.h"
+#include "gpu_util.h"
 #include "cc/core/scalar.h"
 #include "cuda/slogdet_launch.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
-#include "xla/stream_executor/stream.h"
 
 namespace detexp {
 
@@ -23,48 +23,9 @@ using ::tensorflow::OpKernelConstruction;
 using ::tensorflow::OpKernelContext;
 using ::tensorflow::Tensor;
 using ::tensorflow::TensorShape;
-
-namespace {
-
-::tensorflow::Status ToTf(const gpu::Status& s) {
-  switch (s.code) {
-    case gpu::Code::kOk: return ::tensorflow::Status();
-    case gpu::Code::kInvalidArgument: return absl::InvalidArgumentError(s.message);
-    case gpu::Code::kUnavailable: return absl::UnavailableError(s.message);
-    case gpu::Code::kResourceExhausted: return absl::ResourceExhaustedError(s.message);
-    default: return absl::InternalError(s.message);
-  }
-}
-
-::tensorflow::Status GetStream(OpKernelContext* ctx, cudaStream_t* out) {
-  auto* dc = ctx->op_device_context();
-  auto* stream = dc == nullptr ? nullptr : dc->stream();
-  if (stream == nullptr) return ::tensorflow::errors::Internal("detexp: no GPU stream in the OpKernelContext");
-  *out = reinterpret_cast<cudaStream_t>(stream->platform_specific_handle().stream);
-  return ::tensorflow::Status();
-}
-
-// Scratch for the launchers: byte tensors from allocate_temp, alive until Compute returns (TF's
-// GPU allocator keeps them valid for the work already enqueued on the stream).
-class TempAllocator {
- public:
-  explicit TempAllocator(OpKernelContext* ctx) : ctx_(ctx) {}
-  gpu::ScratchFn fn() {
-    return [this](std::size_t bytes) -> void* {
-      // 256-byte alignment from TF's allocator; int8 elements, rounded up to 16 bytes.
-      const int64_t n = static_cast<int64_t>((bytes + 15) / 16 * 16);
-      temps_.emplace_back();
-      if (!ctx_->allocate_temp(::tensorflow::DT_INT8, TensorShape({n}), &temps_.back()).ok()) return nullptr;
-      return temps_.back().flat<int8_t>().data();
-    };
-  }
-
- private:
-  OpKernelContext* ctx_;
-  std::vector<Tensor> temps_;
-};
-
-}  // namespace
+using gpu_glue::GetStream;
+using gpu_glue::TempAllocator;
+using gpu_glue::ToTf;
 
 template <class T>
 class SlogdetGpuOp : public OpKernel {

@@ -1,0 +1,287 @@
+// CUDA kernels and launchers of the matrix exponential family (see expm_launch.h). No TF headers.
+//
+// One algorithm: cc/core/small_expm.h's expm_team (AH2009 Alg. 5.1 / AH2009b Alg. 6.4, the CPU
+// rule of cc/core/expm.h), run per matrix by a team of threads. Every decision — NaN/Inf, degree
+// m, squarings s, triangular structure — is taken by the team on the device from its own
+// matrix: no host synchronisation, and a matrix that needs fewer products does fewer (teams
+// finish independently; a grid-stride loop hands them the next matrix).
+//
+//   n = 2          teams of 4 lanes (8 matrices per warp)
+//   n = 3, 4       teams of 16 lanes
+//   5 <= n <= 32   one warp per matrix
+//   n > 32         one block of 256 threads per matrix
+// The team's workspace (12 n×n slots for expm, 22 for the Fréchet/adjoint, + O(n)) lives in
+// shared memory when it fits the device's per-block opt-in limit (H100, 227 KB: every expm up to
+// n = 32; the Fréchet/backward up to n = 32 except complex128, up to n = 25), otherwise in global
+// scratch from the caller, sized for the teams that run at once (not the batch).
+//
+// Large n: one block per matrix with naive products is correct but far from cuBLAS speed when
+// the batch is small (n = 2048, batch 1 runs on one SM). A cuBLAS path is owed (cuda/README.md).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <complex>
+#include <cstdlib>
+#include <string>
+
+#include "cc/core/small_expm.h"
+#include "cuda/device_complex.h"
+#include "cuda/expm_launch.h"
+
+namespace detexp {
+namespace gpu {
+namespace {
+
+template <class T>
+struct Dev {
+  using type = T;
+};
+template <class R>
+struct Dev<std::complex<R>> {
+  using type = dcomplex<R>;  // same layout as std::complex<R>; see device_complex.h
+};
+template <class T>
+using dev_t = typename Dev<T>::type;
+template <class T>
+dev_t<T>* dev(T* p) {
+  return reinterpret_cast<dev_t<T>*>(p);
+}
+template <class T>
+const dev_t<T>* dev(const T* p) {
+  return reinterpret_cast<const dev_t<T>*>(p);
+}
+
+Status error(Code c, std::string msg) { return Status{c, std::move(msg)}; }
+#define DETEXP_GPU_RETURN_IF_ERROR(expr) \
+  do {                                   \
+    Status _s = (expr);                  \
+    if (!_s.ok()) return _s;             \
+  } while (0)
+
+Status cuda_check(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return Status();
+  return error(Code::kInternal, std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+// ---- teams (the interface of cc/core/small_expm.h) ---------------------------------------------
+template <class V>
+__device__ __forceinline__ V shfl_xor_any(V v, int m, int w, unsigned mask) {
+  return __shfl_xor_sync(mask, v, m, w);
+}
+
+// W consecutive lanes of a warp (W = 4, 16, 32). `mask` names the group's lanes only: groups of one
+// warp take different branches (their matrices differ), so a full-warp mask would be undefined.
+template <int W>
+struct WarpTeam {
+  unsigned mask;
+  int lane;
+  __device__ WarpTeam()
+      : mask(W == 32 ? 0xffffffffu : (((1u << W) - 1u) << (threadIdx.x & 31u & ~(W - 1u)))),
+        lane(static_cast<int>(threadIdx.x & (W - 1u))) {}
+  DETEXP_HD int rank() const { return lane; }
+  DETEXP_HD int size() const { return W; }
+  DETEXP_HD void sync() const {
+#if defined(__CUDA_ARCH__)
+    __syncwarp(mask);
+#endif
+  }
+  template <class V>
+  DETEXP_HD V max(V v) const {
+#if defined(__CUDA_ARCH__)
+    // Butterfly: every lane ends with the maximum (max is exact, so the order does not matter).
+    for (int o = W / 2; o > 0; o /= 2) v = small_expm::nan_max(v, shfl_xor_any(v, o, W, mask));
+#endif
+    return v;
+  }
+};
+
+// All threads of the block; `red` is 32 doubles of shared memory.
+struct BlockTeam {
+  double* red;
+  DETEXP_HD int rank() const {
+#if defined(__CUDA_ARCH__)
+    return static_cast<int>(threadIdx.x);
+#else
+    return 0;
+#endif
+  }
+  DETEXP_HD int size() const {
+#if defined(__CUDA_ARCH__)
+    return static_cast<int>(blockDim.x);
+#else
+    return 1;
+#endif
+  }
+  DETEXP_HD void sync() const {
+#if defined(__CUDA_ARCH__)
+    __syncthreads();
+#endif
+  }
+  // float, double and int convert to double exactly (NaN included) and back.
+  template <class V>
+  DETEXP_HD V max(V v) const {
+#if defined(__CUDA_ARCH__)
+    double x = static_cast<double>(v);
+    for (int o = 16; o > 0; o /= 2) x = small_expm::nan_max(x, __shfl_xor_sync(0xffffffffu, x, o));
+    if ((threadIdx.x & 31u) == 0) red[threadIdx.x >> 5] = x;
+    __syncthreads();
+    x = red[0];
+    for (unsigned w = 1; w < (blockDim.x + 31u) / 32u; ++w) x = small_expm::nan_max(x, red[w]);
+    __syncthreads();  // red is reused by the next reduction
+    return static_cast<V>(x);
+#else
+    return v;
+#endif
+  }
+};
+
+constexpr int kBlockTeamThreads = 256;  // a multiple of 32: BlockTeam::max shuffles full warps
+
+// ---- the kernel --------------------------------------------------------------------------------
+// Team t of the grid takes matrices t, t + teams_total, ...; its workspace is `ws_bytes` bytes of
+// dynamic shared memory (shared = true) or of `gws` at offset t * ws_bytes. Modes as expm_team:
+// e == nullptr: r = exp(a); otherwise l = L(a, e) (adjoint: L(a^H, e)) and r = exp(a) if r != nullptr.
+template <int W, class T, bool kFrechet>
+__global__ void __launch_bounds__(W == 0 ? kBlockTeamThreads : 128)
+    expm_team_kernel(const T* __restrict__ a, const T* __restrict__ e, T* __restrict__ r, T* __restrict__ l,
+                     bool adjoint, std::int64_t batch, int n, unsigned char* __restrict__ gws, std::int64_t ws_bytes,
+                     bool shared) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  constexpr int kTeamWidth = W == 0 ? kBlockTeamThreads : W;
+  const int teams_per_block = W == 0 ? 1 : static_cast<int>(blockDim.x) / W;
+  const int team_in_block = W == 0 ? 0 : static_cast<int>(threadIdx.x) / W;
+  const std::int64_t teams_total = static_cast<std::int64_t>(gridDim.x) * teams_per_block;
+  const std::int64_t team_id = static_cast<std::int64_t>(blockIdx.x) * teams_per_block + team_in_block;
+  void* ws = shared ? static_cast<void*>(smem + team_in_block * ws_bytes) : static_cast<void*>(gws + team_id * ws_bytes);
+  const std::int64_t nn = static_cast<std::int64_t>(n) * n;
+  (void)kTeamWidth;
+  if constexpr (W == 0) {
+    __shared__ double red[32];
+    const BlockTeam team{red};
+    for (std::int64_t b = team_id; b < batch; b += teams_total) {
+      const std::int64_t off = b * nn;
+      expm_team(team, n, a + off, kFrechet ? e + off : nullptr, adjoint, r == nullptr ? nullptr : r + off,
+                kFrechet ? l + off : nullptr, ws);
+    }
+  } else {
+    const WarpTeam<W> team;
+    for (std::int64_t b = team_id; b < batch; b += teams_total) {
+      const std::int64_t off = b * nn;
+      expm_team(team, n, a + off, kFrechet ? e + off : nullptr, adjoint, r == nullptr ? nullptr : r + off,
+                kFrechet ? l + off : nullptr, ws);
+    }
+  }
+}
+
+int device_attribute(cudaDeviceAttr attr, int fallback) {
+  int device = 0, value = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return fallback;
+  if (cudaDeviceGetAttribute(&value, attr, device) != cudaSuccess) return fallback;
+  return value;
+}
+
+template <int W, class T, bool kFrechet>
+Status launch_team(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch, int n,
+                   const ScratchFn& scratch) {
+  const ExpmTuning& tune = expm_tuning();
+  const std::int64_t ws = expm_team_workspace_bytes<T>(n, kFrechet);
+  const int width = W == 0 ? kBlockTeamThreads : W;
+  std::int64_t shared_limit = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024);
+  if (tune.shared_max_bytes >= 0) shared_limit = std::min(shared_limit, tune.shared_max_bytes);
+  shared_limit -= 512;  // the block team's static reduction buffer (256 bytes) shares the per-block limit
+  auto kernel = expm_team_kernel<W, dev_t<T>, kFrechet>;
+  // Teams per block: 128 threads' worth for warp teams, as many as the shared memory allows.
+  int teams_per_block = W == 0 ? 1 : 128 / W;
+  bool shared = ws <= shared_limit;
+  if (shared) {
+    teams_per_block = static_cast<int>(std::min<std::int64_t>(teams_per_block, shared_limit / ws));
+  }
+  const std::int64_t smem = shared ? teams_per_block * ws : 0;
+  std::int64_t blocks = (batch + teams_per_block - 1) / teams_per_block;
+  unsigned char* gws = nullptr;
+  if (!shared) {
+    // Workspaces only for the teams resident at once (a few per SM), within the memory budget;
+    // the grid-stride loop covers the rest of the batch.
+    const int sms = device_attribute(cudaDevAttrMultiProcessorCount, 1);
+    const std::int64_t resident = static_cast<std::int64_t>(sms) * std::max(1, 2048 / (width * teams_per_block));
+    blocks = std::min(blocks, resident);
+    blocks = std::min(blocks, std::max<std::int64_t>(1, tune.global_budget_bytes / (ws * teams_per_block)));
+    gws = static_cast<unsigned char*>(scratch(static_cast<std::size_t>(blocks * teams_per_block * ws)));
+    if (gws == nullptr) {
+      return error(Code::kResourceExhausted, "could not allocate " + std::to_string(blocks * teams_per_block * ws) +
+                                                 " bytes of GPU scratch for the expm workspace");
+    }
+  }
+  blocks = std::min<std::int64_t>(blocks, std::int64_t{1} << 20);  // grid-stride beyond 2^20 blocks
+  if (smem > 48 * 1024) {
+    DETEXP_GPU_RETURN_IF_ERROR(cuda_check(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
+        "cudaFuncSetAttribute(expm shared memory)"));
+  }
+  kernel<<<static_cast<unsigned>(blocks), width * teams_per_block, static_cast<std::size_t>(smem), stream>>>(
+      dev(a), dev(e), dev(r), dev(l), adjoint, batch, n, gws, ws, shared);
+  return cuda_check(cudaGetLastError(), "expm_team_kernel");
+}
+
+template <class T, bool kFrechet>
+Status launch(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch, int n,
+              const ScratchFn& scratch) {
+  if (batch == 0 || n == 0) return Status();
+  if (n > 46340) return error(Code::kInvalidArgument, "expm: n = " + std::to_string(n) + " exceeds 46340 (n*n >= 2^31)");
+  const std::int64_t nn = static_cast<std::int64_t>(n) * n;
+  if (n == 2 || nn <= 4) return launch_team<4, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
+  if (nn <= 16) return launch_team<16, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
+  if (n <= 32) return launch_team<32, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
+  return launch_team<0, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
+}
+
+std::int64_t env_int(const char* name, std::int64_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  const long long x = std::strtoll(v, &end, 10);
+  return (end != v && x >= 0) ? x : fallback;
+}
+
+}  // namespace
+
+const ExpmTuning& expm_tuning() {
+  static const ExpmTuning t = [] {
+    ExpmTuning x;
+    x.shared_max_bytes = env_int("DETEXP_GPU_EXPM_SHARED_MAX_BYTES", -1);
+    x.global_budget_bytes = env_int("DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB", 1024) << 20;
+    return x;
+  }();
+  return t;
+}
+
+template <class T>
+Status expm(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int n, const ScratchFn& scratch) {
+  return launch<T, false>(stream, a, static_cast<const T*>(nullptr), out, static_cast<T*>(nullptr), false, batch, n,
+                          scratch);
+}
+
+template <class T>
+Status expm_frechet(cudaStream_t stream, const T* a, const T* e, T* r, T* l, std::int64_t batch, int n,
+                    const ScratchFn& scratch) {
+  return launch<T, true>(stream, a, e, r, l, false, batch, n, scratch);
+}
+
+template <class T>
+Status expm_grad(cudaStream_t stream, const T* a, const T* g, T* out, std::int64_t batch, int n,
+                 const ScratchFn& scratch) {
+  return launch<T, true>(stream, a, g, static_cast<T*>(nullptr), out, true, batch, n, scratch);
+}
+
+#define DETEXP_INSTANTIATE_EXPM(T)                                                                             \
+  template Status expm<T>(cudaStream_t, const T*, T*, std::int64_t, int, const ScratchFn&);                    \
+  template Status expm_frechet<T>(cudaStream_t, const T*, const T*, T*, T*, std::int64_t, int, const ScratchFn&); \
+  template Status expm_grad<T>(cudaStream_t, const T*, const T*, T*, std::int64_t, int, const ScratchFn&);
+DETEXP_INSTANTIATE_EXPM(float)
+DETEXP_INSTANTIATE_EXPM(double)
+DETEXP_INSTANTIATE_EXPM(std::complex<float>)
+DETEXP_INSTANTIATE_EXPM(std::complex<double>)
+#undef DETEXP_INSTANTIATE_EXPM
+
+}  // namespace gpu
+}  // namespace detexp

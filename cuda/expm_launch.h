@@ -1,0 +1,43 @@
+// Launchers of the matrix exponential family on the GPU. Framework-free: the TF glue
+// (cc/kernels/expm_kernels_gpu.cc) and the standalone test (cuda/tests/) both call these.
+//
+// Conventions are those of the CPU path (cc/core/expm.h, cc/core/small_expm.h): each row-major
+// n×n slice is handed to the per-matrix code as it is (a column-major matrix, its transpose);
+// every result commutes with that transposition. Types are the host types (float, double,
+// std::complex<float|double>). All pointers are device pointers; work is enqueued on `stream`;
+// nothing synchronises with the host. Batch counts are 64-bit. Status, ScratchFn: slogdet_launch.h.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/slogdet_launch.h"
+
+namespace detexp {
+namespace gpu {
+
+// out := exp(a), [batch, n, n]. NaN/Inf in a matrix gives an all-NaN result for it.
+template <class T>
+Status expm(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int n, const ScratchFn& scratch);
+
+// (r, l) := (exp(a), L(a, e)); r may be null. NaN/Inf in e (a finite) gives exp(a) and NaN in l.
+template <class T>
+Status expm_frechet(cudaStream_t stream, const T* a, const T* e, T* r, T* l, std::int64_t batch, int n,
+                    const ScratchFn& scratch);
+
+// out := L(a^H, g) with the degree and scaling chosen for a: the backward of expm (Detexp>ExpmGrad).
+template <class T>
+Status expm_grad(cudaStream_t stream, const T* a, const T* g, T* out, std::int64_t batch, int n,
+                 const ScratchFn& scratch);
+
+// Tuning knobs, read once from the environment (to measure on the GPU machine):
+//   DETEXP_GPU_EXPM_SHARED_MAX_BYTES  largest per-matrix workspace kept in shared memory (default:
+//                                     the device's opt-in maximum per block); beyond it, global memory
+//   DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB  global scratch for the workspaces of concurrent teams (default 1024)
+struct ExpmTuning {
+  std::int64_t shared_max_bytes = -1;  // -1: the device limit
+  std::int64_t global_budget_bytes = std::int64_t{1} << 30;
+};
+const ExpmTuning& expm_tuning();
+
+}  // namespace gpu
+}  // namespace detexp
