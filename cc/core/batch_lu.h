@@ -316,9 +316,22 @@ void inverse_group(const R* lu, const int* perm, const R* k, int n_runtime, bool
 
 }  // namespace lanes
 
-template <class T>
-constexpr bool lanes_apply(int n, int max_n) {
-  return !is_complex<T>::value && n > 0 && n <= max_n;
+// Runs group(N, i, buf) for i = 0, W, 2W, ... while a whole group of W matrices remains, with
+// N = n fixed at compile time for n <= 8 (0 otherwise), when T is real and n <= max_n; returns
+// the index of the first matrix left for the per-matrix path.
+template <class T, class Group>
+index_t for_each_lane_group(index_t count, int n, int max_n, Group&& group) {
+  index_t i = 0;
+  if constexpr (!is_complex<T>::value) {
+    if (n > 0 && n <= max_n) {
+      constexpr int W = lanes::Pack<T>::W;
+      lanes::GroupBuffers<T> buf;
+      with_fixed_size(n, [&](auto fixed) {
+        for (; i + W <= count; i += W) group(fixed, i, buf);
+      });
+    }
+  }
+  return i;
 }
 
 // slogdet of `count` contiguous row-major n×n matrices (each factored as its transpose, see
@@ -326,19 +339,9 @@ constexpr bool lanes_apply(int n, int max_n) {
 template <class T>
 void slogdet_batch(const T* in, index_t count, int n, T* lu, int* perm, T* sign, real_t<T>* lad) {
   const index_t nn = static_cast<index_t>(n) * n;
-  index_t i = 0;
-  if constexpr (!is_complex<T>::value) {
-    if (lanes_apply<T>(n, kLanesFactorMax)) {
-      constexpr int W = lanes::Pack<T>::W;
-      lanes::GroupBuffers<T> buf;
-      with_fixed_size(n, [&](auto fixed) {
-        constexpr int N = decltype(fixed)::value;
-        for (; i + W <= count; i += W) {
-          lanes::slogdet_group<N, T>(in + i * nn, n, lu + i * nn, perm + i * n, sign + i, lad + i, buf);
-        }
-      });
-    }
-  }
+  index_t i = for_each_lane_group<T>(count, n, kLanesFactorMax, [&](auto fixed, index_t g, auto& buf) {
+    lanes::slogdet_group<decltype(fixed)::value, T>(in + g * nn, n, lu + g * nn, perm + g * n, sign + g, lad + g, buf);
+  });
   for (; i < count; ++i) {
     std::copy(in + i * nn, in + (i + 1) * nn, lu + i * nn);
     const SlogdetValue<T> v = slogdet_inplace(lu + i * nn, n, perm + i * n);
@@ -351,19 +354,9 @@ void slogdet_batch(const T* in, index_t count, int n, T* lu, int* perm, T* sign,
 template <class T>
 void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, index_t count, int n, T* out) {
   const index_t nn = static_cast<index_t>(n) * n;
-  index_t i = 0;
-  if constexpr (!is_complex<T>::value) {
-    if (lanes_apply<T>(n, kLanesLuMax)) {
-      constexpr int W = lanes::Pack<T>::W;
-      lanes::GroupBuffers<T> buf;
-      with_fixed_size(n, [&](auto fixed) {
-        constexpr int N = decltype(fixed)::value;
-        for (; i + W <= count; i += W) {
-          lanes::inverse_group<N, T>(lu + i * nn, perm + i * n, k + i, n, true, out + i * nn, buf);
-        }
-      });
-    }
-  }
+  index_t i = for_each_lane_group<T>(count, n, kLanesLuMax, [&](auto fixed, index_t g, auto& buf) {
+    lanes::inverse_group<decltype(fixed)::value, T>(lu + g * nn, perm + g * n, k + g, n, true, out + g * nn, buf);
+  });
   if (i == count) return;
   std::vector<T> scratch(nn);
   for (; i < count; ++i) {
@@ -375,19 +368,9 @@ void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, inde
 template <class T>
 void inverse_from_lu_batch(const T* lu, const int* perm, index_t count, int n, T* inv) {
   const index_t nn = static_cast<index_t>(n) * n;
-  index_t i = 0;
-  if constexpr (!is_complex<T>::value) {
-    if (lanes_apply<T>(n, kLanesLuMax)) {
-      constexpr int W = lanes::Pack<T>::W;
-      lanes::GroupBuffers<T> buf;
-      with_fixed_size(n, [&](auto fixed) {
-        constexpr int N = decltype(fixed)::value;
-        for (; i + W <= count; i += W) {
-          lanes::inverse_group<N, T>(lu + i * nn, perm + i * n, nullptr, n, false, inv + i * nn, buf);
-        }
-      });
-    }
-  }
+  index_t i = for_each_lane_group<T>(count, n, kLanesLuMax, [&](auto fixed, index_t g, auto& buf) {
+    lanes::inverse_group<decltype(fixed)::value, T>(lu + g * nn, perm + g * n, nullptr, n, false, inv + g * nn, buf);
+  });
   for (; i < count; ++i) inverse_from_lu(lu + i * nn, perm + i * n, n, inv + i * nn);
 }
 
