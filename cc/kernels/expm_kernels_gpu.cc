@@ -20,9 +20,7 @@ using ::tensorflow::OpKernel;
 using ::tensorflow::OpKernelConstruction;
 using ::tensorflow::OpKernelContext;
 using ::tensorflow::Tensor;
-using gpu_glue::GetStream;
-using gpu_glue::TempAllocator;
-using gpu_glue::ToTf;
+using gpu_glue::RunLauncher;
 
 template <class T>
 class ExpmGpuOp : public OpKernel {
@@ -36,11 +34,9 @@ class ExpmGpuOp : public OpKernel {
     Tensor* out;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
     if (sh.batch == 0 || sh.n == 0) return;
-    cudaStream_t stream;
-    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
-    TempAllocator temp(ctx);
-    OP_REQUIRES_OK(ctx, ToTf(gpu::expm<T>(stream, a.flat<T>().data(), out->flat<T>().data(), sh.batch, sh.n,
-                                          temp.fn())));
+    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
+      return gpu::expm<T>(stream, a.flat<T>().data(), out->flat<T>().data(), sh.batch, sh.n, scratch);
+    });
   }
 };
 
@@ -58,12 +54,10 @@ class ExpmFrechetGpuOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &r));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, a.shape(), &l));
     if (sh.batch == 0 || sh.n == 0) return;
-    cudaStream_t stream;
-    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
-    TempAllocator temp(ctx);
-    OP_REQUIRES_OK(ctx, ToTf(gpu::expm_frechet<T>(stream, a.flat<T>().data(), e.flat<T>().data(),
-                                                  r->flat<T>().data(), l->flat<T>().data(), sh.batch, sh.n,
-                                                  temp.fn())));
+    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
+      return gpu::expm_frechet<T>(stream, a.flat<T>().data(), e.flat<T>().data(), r->flat<T>().data(),
+                                  l->flat<T>().data(), sh.batch, sh.n, scratch);
+    });
   }
 };
 
@@ -80,11 +74,10 @@ class ExpmGradGpuOp : public OpKernel {
     Tensor* out;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
     if (sh.batch == 0 || sh.n == 0) return;
-    cudaStream_t stream;
-    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
-    TempAllocator temp(ctx);
-    OP_REQUIRES_OK(ctx, ToTf(gpu::expm_grad<T>(stream, a.flat<T>().data(), g.flat<T>().data(),
-                                               out->flat<T>().data(), sh.batch, sh.n, temp.fn())));
+    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
+      return gpu::expm_grad<T>(stream, a.flat<T>().data(), g.flat<T>().data(), out->flat<T>().data(),
+                               sh.batch, sh.n, scratch);
+    });
   }
 };
 

@@ -56,6 +56,17 @@ class TempAllocator {
   std::vector<Tensor> temps_;
 };
 
+// The tail of every GPU Compute: the context's stream, scratch from allocate_temp (alive until
+// Compute returns), and the launcher's status as a TF status.
+// launch(cudaStream_t, gpu::ScratchFn) -> gpu::Status.
+template <class Launch>
+void RunLauncher(OpKernelContext* ctx, Launch&& launch) {
+  cudaStream_t stream = nullptr;
+  OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
+  TempAllocator temp(ctx);
+  OP_REQUIRES_OK(ctx, ToTf(launch(stream, temp.fn())));
+}
+
 }  // namespace gpu_glue
 }  // namespace detexp
 

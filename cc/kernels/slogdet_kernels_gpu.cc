@@ -23,9 +23,7 @@ using ::tensorflow::OpKernelConstruction;
 using ::tensorflow::OpKernelContext;
 using ::tensorflow::Tensor;
 using ::tensorflow::TensorShape;
-using gpu_glue::GetStream;
-using gpu_glue::TempAllocator;
-using gpu_glue::ToTf;
+using gpu_glue::RunLauncher;
 
 template <class T>
 class SlogdetGpuOp : public OpKernel {
@@ -44,12 +42,11 @@ class SlogdetGpuOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, a.shape(), &lu));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(3, perm_shape, &perm));
     if (sh.batch == 0) return;
-    cudaStream_t stream;
-    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
-    TempAllocator temp(ctx);
-    OP_REQUIRES_OK(ctx, ToTf(gpu::slogdet<T, real_t<T>>(
-                            stream, a.flat<T>().data(), lu->flat<T>().data(), perm->flat<int>().data(),
-                            sign->flat<T>().data(), logabsdet->flat<real_t<T>>().data(), sh.batch, sh.n, temp.fn())));
+    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
+      return gpu::slogdet<T, real_t<T>>(stream, a.flat<T>().data(), lu->flat<T>().data(),
+                                        perm->flat<int>().data(), sign->flat<T>().data(),
+                                        logabsdet->flat<real_t<T>>().data(), sh.batch, sh.n, scratch);
+    });
   }
 };
 
@@ -66,11 +63,10 @@ class InverseFromLuGpuOp : public OpKernel {
     Tensor* inv;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &inv));
     if (sh.batch == 0 || sh.n == 0) return;
-    cudaStream_t stream;
-    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
-    TempAllocator temp(ctx);
-    OP_REQUIRES_OK(ctx, ToTf(gpu::inverse_from_lu<T>(stream, lu.flat<T>().data(), perm.flat<int>().data(),
-                                                     inv->flat<T>().data(), sh.batch, sh.n, temp.fn())));
+    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
+      return gpu::inverse_from_lu<T>(stream, lu.flat<T>().data(), perm.flat<int>().data(),
+                                     inv->flat<T>().data(), sh.batch, sh.n, scratch);
+    });
   }
 };
 
@@ -88,12 +84,10 @@ class SlogdetBackwardGpuOp : public OpKernel {
     Tensor* grad;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &grad));
     if (sh.batch == 0 || sh.n == 0) return;
-    cudaStream_t stream;
-    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
-    TempAllocator temp(ctx);
-    OP_REQUIRES_OK(ctx, ToTf(gpu::slogdet_backward<T>(stream, lu.flat<T>().data(), perm.flat<int>().data(),
-                                                      k.flat<T>().data(), grad->flat<T>().data(), sh.batch, sh.n,
-                                                      temp.fn())));
+    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
+      return gpu::slogdet_backward<T>(stream, lu.flat<T>().data(), perm.flat<int>().data(),
+                                      k.flat<T>().data(), grad->flat<T>().data(), sh.batch, sh.n, scratch);
+    });
   }
 };
 
@@ -109,11 +103,9 @@ class AdjugateGpuOp : public OpKernel {
     Tensor* adj;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &adj));
     if (sh.batch == 0 || sh.n == 0) return;
-    cudaStream_t stream;
-    OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
-    TempAllocator temp(ctx);
-    OP_REQUIRES_OK(ctx, ToTf(gpu::adjugate<T>(stream, a.flat<T>().data(), adj->flat<T>().data(), sh.batch, sh.n,
-                                              temp.fn())));
+    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
+      return gpu::adjugate<T>(stream, a.flat<T>().data(), adj->flat<T>().data(), sh.batch, sh.n, scratch);
+    });
   }
 };
 
