@@ -38,13 +38,7 @@ HARD_CASES = {
 }
 
 
-# Moler–Van Loan's matrix has kappa_exp = 441, so rounding-order noise of a few u * kappa decides
-# which implementation lands closer: detexp 7.1e-15, SciPy 4.3e-15 (kappa * u = 4.9e-14).
-_MOLER_NOISE = pytest.mark.xfail(reason="7.1e-15 vs SciPy's 4.3e-15: rounding noise at kappa 441", strict=True)
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(k, marks=_MOLER_NOISE) if k == "moler_van_loan" else k for k in sorted(HARD_CASES)])
+@pytest.mark.parametrize("name", sorted(HARD_CASES))
 def test_hard_cases_float64_not_worse_than_scipy(name):
     a = np.array(HARD_CASES[name])
     ref = _mp_expm(a)

@@ -31,6 +31,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "expm_2x2.h"
 #include "expm_coefficients.h"
 #include "scalar.h"
 #include "small_lu.h"
@@ -517,13 +518,17 @@ void dispatch_expm_size(int n, F&& f) {
   }
 }
 
-// out := exp(A), n×n column-major. NaN or Inf anywhere in A gives an all-NaN result.
+// out := exp(A), n×n column-major. NaN or Inf anywhere in A gives an all-NaN result. Real 2×2
+// matrices take the closed form of expm_2x2.h (no squarings); everything else scaling and squaring.
 template <class T>
 void expm_matrix(const T* a, int n, T* out) {
   if (n <= 0) return;
   if (n == 1) {
     out[0] = all_finite(a, 1) ? T(std::exp(a[0])) : make_scalar<T>(quiet_nan<real_t<T>>());
     return;
+  }
+  if constexpr (!is_complex<T>::value) {  // real 2×2: the closed form (expm_2x2.h), ~1 ulp
+    if (n == 2 && all_finite(a, 4) && expm_2x2_real(a, out)) return;
   }
   dispatch_expm_size(n, [&](auto size) {
     using S = decltype(size);
