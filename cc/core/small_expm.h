@@ -451,8 +451,18 @@ DETEXP_HD_CALL void select_degree(const Team& team, int n, T* const* w, real_t<T
   const bool powers_finite = std::isfinite(n6) && std::isfinite(n4) && std::isfinite(n2);
   R eta5 = a1;
   if (powers_finite) {
-    if (d8 < 0) d8 = std::pow(norm1_est_product(team, n, w[kA4], w[kA4], tv), R(0.125));
-    const R d10 = std::pow(norm1_est_product(team, n, w[kA4], w[kA6], tv), R(0.1));
+    R d10;
+    if (n <= kExpmExactPowerNormMaxN) {  // exact norms, as expm.h (expm_coefficients.h)
+      if (d8 < 0) {
+        mat_mul(team, n, w[kA8], w[kA4], w[kA4]);  // the top degree does not use the A8 slot
+        d8 = std::pow(norm1(team, n, w[kA8]), R(0.125));
+      }
+      mat_mul(team, n, w[kT1], w[kA4], w[kA6]);  // kT1 is free until the Padé evaluation
+      d10 = std::pow(norm1(team, n, w[kT1]), R(0.1));
+    } else {
+      if (d8 < 0) d8 = std::pow(norm1_est_product(team, n, w[kA4], w[kA4], tv), R(0.125));
+      d10 = std::pow(norm1_est_product(team, n, w[kA4], w[kA6], tv), R(0.1));
+    }
     const R x = d6 > d8 ? d6 : d8, y = d8 > d10 ? d8 : d10;
     eta5 = x < y ? x : y;
     if (!std::isfinite(eta5)) eta5 = a1;
