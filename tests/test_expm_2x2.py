@@ -123,3 +123,15 @@ def test_closed_forms():
                                [[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]], rtol=2 * EPS64)
     np.testing.assert_allclose(dx.numpy.expm(np.array([[0.0, th], [th, 0.0]])),
                                [[np.cosh(th), np.sinh(th)], [np.sinh(th), np.cosh(th)]], rtol=2 * EPS64)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_gpu_team_code_takes_the_same_closed_form(threads):
+    """cc/core/small_expm.h (the GPU's algorithm, run here by CPU threads) gives the same bits."""
+    from detexp import _detexp_numpy as core
+    cases = np.stack(_cases("random10", 9) + _cases("discriminant_cancels", 9) + _cases("far_apart_eigenvalues", 9))
+    for dtype in (np.float32, np.float64):
+        a = np.asfortranarray(cases.astype(dtype))
+        for ai in a:
+            ai = np.ascontiguousarray(ai)
+            np.testing.assert_array_equal(core._core_small_expm(ai, ai, 0, threads), dx.numpy.expm(ai))

@@ -26,10 +26,13 @@
 
 #include <cmath>
 
+#include "scalar.h"
+
 namespace detexp {
 
+// Also device code: cc/core/small_expm.h calls it for the GPU's n = 2 teams.
 template <class R>
-bool expm_2x2_real(const R* x, R* out) {
+DETEXP_HD bool expm_2x2_real(const R* x, R* out) {
   const double a = x[0], c = x[1], b = x[2], d = x[3];
   const double big = 0x1p500;  // a², ad, p² stay finite; b and c only enter through bc and bc/δ
   if (!(std::fabs(a) < big && std::fabs(d) < big)) return false;

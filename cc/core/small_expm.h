@@ -5,8 +5,9 @@
 // The math is cc/core/expm.h's, step for step (same degrees, thresholds, Padé coefficients, ℓ
 // correction, triangular recomputation, squaring chain and Fréchet recurrences; Al-Mohy & Higham
 // 2009 Alg. 5.1 and 2009b Alg. 6.4), including the Hager–Higham 1-norm estimates of ||A^8||_1 and
-// ||A^10||_1 for the top degree (AH2009 Alg. 5.1 lines 19-20; expm.h's norm1_est_product, same
-// iteration and test vectors). Results may differ from expm.h only by rounding (summation order,
+// ||A^10||_1 for the top degree (AH2009 Alg. 5.1 lines 19-20; exact norms of A^4 A^4 and A^4 A^6
+// for n <= kExpmExactPowerNormMaxN, else expm.h's norm1_est_product, same iteration and test
+// vectors). Real 2×2 exponentials take expm_2x2.h's closed form, as expm.h. Results may differ from expm.h only by rounding (summation order,
 // FMA contraction on the GPU); a different rounding can at worst move a norm across a threshold,
 // which changes m or s by one step with both choices inside the AH2009 backward-error bound.
 //
@@ -22,6 +23,7 @@
 // L(A^H, G)^T = L((A^T)^H, G^T).
 #pragma once
 
+#include "expm_2x2.h"
 #include "expm_coefficients.h"
 #include "scalar.h"
 
@@ -614,6 +616,18 @@ DETEXP_HD_CALL void expm_team(const Team& team, int n, const T* a, const T* e, b
     }
     team.sync();
     return;
+  }
+  if constexpr (!is_complex<T>::value) {
+    if (n == 2 && !frechet) {  // the closed form of expm_2x2.h, as expm.h; every lane decides alike
+      T x[4];
+      if (expm_2x2_real(a, x)) {
+        if (team.rank() == 0) {
+          for (int k = 0; k < 4; ++k) r[k] = x[k];
+        }
+        team.sync();
+        return;
+      }
+    }
   }
   const bool want_l = frechet && e_finite;
   if (frechet && !e_finite) nan_fill(team, nn, l);
