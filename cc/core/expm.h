@@ -5,9 +5,11 @@
 // exponential" (Alg. 5.1): the degree m ∈ {3, 5, 7, 9, 13} (single precision: {3, 5, 7}) and the
 // number of squarings s are chosen per matrix from d_k = ||A^k||_1^(1/k) (exact norms of the
 // powers the Padé evaluation needs anyway, upper bounds ||A^(j+k)|| <= ||A^j|| ||A^k|| elsewhere,
-// and a Hager–Higham 1-norm estimate of ||A^8||, ||A^10|| for the top degree, as AH2009 and
-// SciPy), s = max(0, ceil(log2(η/θ_m))) plus the ℓ correction (AH2009 eq. (5.1)) that guards
-// against overscaling of non-normal matrices. For triangular input the diagonal and first
+// and, for the top degree, ||A^8||, ||A^10|| exactly for n <= 16 (two small products cost less than
+// an estimate) or by the Hager–Higham 1-norm estimate beyond, as AH2009 and SciPy),
+// s = max(0, ceil(log2(η/θ_m))) plus the ℓ correction (AH2009 eq. (5.1)) that guards against
+// overscaling of non-normal matrices. Real 2×2 matrices take the closed form of expm_2x2.h. For
+// triangular input the diagonal and first
 // off-diagonal are recomputed exactly after every squaring (AH2009 Code Fragment 2.1), as SciPy.
 //
 // Fréchet derivative: Al-Mohy & Higham 2009, "Computing the Fréchet derivative of the matrix
