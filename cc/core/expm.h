@@ -9,8 +9,8 @@
 // an estimate) or by the Hager–Higham 1-norm estimate beyond, as AH2009 and SciPy),
 // s = max(0, ceil(log2(η/θ_m))) plus the ℓ correction (AH2009 eq. (5.1)) that guards against
 // overscaling of non-normal matrices. Real 2×2 matrices take the closed form of expm_2x2.h. For
-// triangular input the diagonal and first
-// off-diagonal are recomputed exactly after every squaring (AH2009 Code Fragment 2.1), as SciPy.
+// triangular input the diagonal and first off-diagonal are recomputed exactly after every
+// squaring (AH2009 Code Fragment 2.1), as SciPy.
 //
 // Fréchet derivative: Al-Mohy & Higham 2009, "Computing the Fréchet derivative of the matrix
 // exponential, with an application to condition number estimation" (Alg. 6.4): L(A, E) is the
