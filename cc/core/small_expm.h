@@ -118,16 +118,24 @@ DETEXP_HD_CALL void mat_mul(const Team& team, int n, T* c, const T* a, const T* 
 
 // out = c1 x1 + c2 x2 + c3 x3 + d I, summed in that order (as expm.h's Eigen expressions); a null
 // x contributes nothing. out may be one of the x's (entrywise).
+// One entry of comb: c1 x1 (+ d on the diagonal) + c2 x2 + c3 x3, null terms skipped.
+template <class T>
+DETEXP_HD T comb_entry(const T& c1, const T& x1, bool diagonal, const T& d, const T& c2, const T* x2, const T& c3,
+                       const T* x3) {
+  T acc = c1 * x1;
+  if (diagonal) acc += d;
+  if (x2 != nullptr) acc += c2 * *x2;
+  if (x3 != nullptr) acc += c3 * *x3;
+  return acc;
+}
+
 template <class Team, class T>
 DETEXP_HD_CALL void comb(const Team& team, int n, T* out, T c1, const T* x1, T c2, const T* x2, T c3, const T* x3,
                     T d = T(0)) {
   const int nn = n * n;
   for (int idx = team.rank(); idx < nn; idx += team.size()) {
-    T acc = c1 * x1[idx];
-    if (idx % n == idx / n) acc += d;
-    if (x2 != nullptr) acc += c2 * x2[idx];
-    if (x3 != nullptr) acc += c3 * x3[idx];
-    out[idx] = acc;
+    out[idx] = comb_entry(c1, x1[idx], idx % n == idx / n, d, c2, x2 == nullptr ? nullptr : x2 + idx, c3,
+                          x3 == nullptr ? nullptr : x3 + idx);
   }
   team.sync();
 }
@@ -179,6 +187,17 @@ DETEXP_HD_CALL bool all_finite_team(const Team& team, index_t count, const T* x)
   return team.max(bad) == 0;
 }
 
+// The last step of ℓ: p = || |2^e A|^{2m+1} ||_1 (the power of the entrywise modulus, applied to
+// ones), a1 = ||2^e A||_1. Shared by ell() below and the cuBLAS path (expm_blas_steps.h).
+template <class R>
+DETEXP_HD int ell_from_power_norm(double p, R a1, int m) {
+  if (!(p > 0)) return 0;
+  const double alpha = p / (static_cast<double>(a1) * expm_coef::inv_abs_c(m));
+  const double value = std::ceil(std::log2(alpha / ExpmTable<R>::kUnitRoundoff) / (2 * m));
+  if (!(value > 0)) return 0;
+  return static_cast<int>(value < 64.0 ? value : 64.0);
+}
+
 // ℓ(2^e A, m) of AH2009 eq. (5.1), a1 = ||2^e A||_1: as expm.h's expm_ell, with the scaling
 // applied entrywise on the fly (ldexp is exact, so this equals scaling A first). vec: 2n reals.
 template <class Team, class T>
@@ -204,11 +223,7 @@ DETEXP_HD_CALL int ell(const Team& team, int n, const T* a, int e, real_t<T> a1,
   for (int j = team.rank(); j < n; j += team.size()) local = nan_max(local, v[j]);
   const double p = static_cast<double>(team.max(local));
   team.sync();  // vec is reused by the next call
-  if (!(p > 0)) return 0;
-  const double alpha = p / (static_cast<double>(a1) * expm_coef::inv_abs_c(m));
-  const double value = std::ceil(std::log2(alpha / ExpmTable<R>::kUnitRoundoff) / (2 * m));
-  if (!(value > 0)) return 0;
-  return static_cast<int>(value < 64.0 ? value : 64.0);
+  return ell_from_power_norm<R>(p, a1, m);
 }
 
 // In-place partial-pivot LU of q (LAPACK xGETF2 with |re| + |im| pivots, as small_lu.h):
@@ -349,54 +364,93 @@ DETEXP_HD real_t<T> abs_sum(int n, const T* v) {
   return s;
 }
 
+// The pieces of one Hager iteration, shared with the cuBLAS path (expm_blas_steps.h), which runs
+// the matrix-vector products as batched BLAS calls between them. tv = [v, t, w, xi, z], n each.
 template <class Team, class T>
-DETEXP_HD_CALL real_t<T> norm1_est_product(const Team& team, int n, const T* x, const T* y, T* tv) {
+DETEXP_HD_CALL void hager_start(const Team& team, int n, T* v) {
   using R = real_t<T>;
-  T *v = tv, *t = tv + n, *w = tv + 2 * n, *xi = tv + 3 * n, *z = tv + 4 * n;
   for (int i = team.rank(); i < n; i += team.size()) v[i] = T(R(1) / R(n));
   team.sync();
-  R est = 0;
-  int last = -1;
-  for (int it = 0; it < 5; ++it) {
-    mat_vec(team, n, y, false, v, t);
-    mat_vec(team, n, x, false, t, w);
-    const R nw = abs_sum(n, w);
-    if (it > 0 && nw <= est) break;
-    est = nw;
-    for (int i = team.rank(); i < n; i += team.size()) {
-      const R mod = modulus(w[i]);
-      xi[i] = mod > R(0) ? w[i] / T(mod) : T(1);
-    }
-    team.sync();
-    mat_vec(team, n, x, true, xi, t);
-    mat_vec(team, n, y, true, t, z);
-    int j = 0;
-    R zmax = modulus(z[0]);
-    T zv = conj_of(z[0]) * v[0];  // Eigen's z.dot(v): conjugate-linear in z
-    for (int i = 1; i < n; ++i) {
-      const R mz = modulus(z[i]);
-      if (mz > zmax) {
-        zmax = mz;
-        j = i;
-      }
-      zv += conj_of(z[i]) * v[i];
-    }
-    team.sync();  // v, z are read by every member before v changes
-    if (it > 0 && (zmax <= real_part(zv) || j == last)) break;
-    for (int i = team.rank(); i < n; i += team.size()) v[i] = i == j ? T(1) : T(0);
-    team.sync();
-    last = j;
+}
+
+// After w = X Y v: est := ||w||_1 and xi := sign(w), or false (stop) when ||w||_1 did not grow.
+template <class Team, class T>
+DETEXP_HD_CALL bool hager_after_forward(const Team& team, int n, int it, const T* w, T* xi, real_t<T>* est) {
+  using R = real_t<T>;
+  const R nw = abs_sum(n, w);
+  if (it > 0 && nw <= *est) return false;
+  *est = nw;
+  for (int i = team.rank(); i < n; i += team.size()) {
+    const R mod = modulus(w[i]);
+    xi[i] = mod > R(0) ? w[i] / T(mod) : T(1);
   }
+  team.sync();
+  return true;
+}
+
+// After z = Y^H X^H xi: v := e_j, j = argmax |z_j|, or false (stop) at convergence.
+template <class Team, class T>
+DETEXP_HD_CALL bool hager_after_adjoint(const Team& team, int n, int it, const T* z, T* v, int* last) {
+  using R = real_t<T>;
+  int j = 0;
+  R zmax = modulus(z[0]);
+  T zv = conj_of(z[0]) * v[0];  // Eigen's z.dot(v): conjugate-linear in z
+  for (int i = 1; i < n; ++i) {
+    const R mz = modulus(z[i]);
+    if (mz > zmax) {
+      zmax = mz;
+      j = i;
+    }
+    zv += conj_of(z[i]) * v[i];
+  }
+  team.sync();  // v, z are read by every member before v changes
+  if (it > 0 && (zmax <= real_part(zv) || j == *last)) return false;
+  for (int i = team.rank(); i < n; i += team.size()) v[i] = i == j ? T(1) : T(0);
+  team.sync();
+  *last = j;
+  return true;
+}
+
+// Higham's alternating test vector (1 + i/(n-1)) (-1)^i.
+template <class Team, class T>
+DETEXP_HD_CALL void hager_alternating(const Team& team, int n, T* v) {
+  using R = real_t<T>;
   for (int i = team.rank(); i < n; i += team.size()) {
     const R mag = R(1) + (n > 1 ? R(i) / R(n - 1) : R(0));
     v[i] = T((i % 2) ? -mag : mag);
   }
   team.sync();
+}
+
+// The estimate from est and w = X Y (alternating vector).
+template <class T>
+DETEXP_HD real_t<T> hager_result(int n, const T* w, real_t<T> est) {
+  using R = real_t<T>;
+  const R alt = R(2) * abs_sum(n, w) / R(3 * n);
+  return est > alt ? est : alt;
+}
+
+template <class Team, class T>
+DETEXP_HD_CALL real_t<T> norm1_est_product(const Team& team, int n, const T* x, const T* y, T* tv) {
+  using R = real_t<T>;
+  T *v = tv, *t = tv + n, *w = tv + 2 * n, *xi = tv + 3 * n, *z = tv + 4 * n;
+  hager_start(team, n, v);
+  R est = 0;
+  int last = -1;
+  for (int it = 0; it < 5; ++it) {
+    mat_vec(team, n, y, false, v, t);
+    mat_vec(team, n, x, false, t, w);
+    if (!hager_after_forward(team, n, it, w, xi, &est)) break;
+    mat_vec(team, n, x, true, xi, t);
+    mat_vec(team, n, y, true, t, z);
+    if (!hager_after_adjoint(team, n, it, z, v, &last)) break;
+  }
+  hager_alternating(team, n, v);
   mat_vec(team, n, y, false, v, t);
   mat_vec(team, n, x, false, t, w);
-  const R alt = R(2) * abs_sum(n, w) / R(3 * n);
+  const R result = hager_result(n, w, est);
   team.sync();  // tv is reused by the next call
-  return est > alt ? est : alt;
+  return result;
 }
 
 // ---- the algorithm --------------------------------------------------------------------------
@@ -586,6 +640,36 @@ DETEXP_HD index_t expm_team_workspace_bytes(int n, bool frechet) {
          up16(2 * n * static_cast<index_t>(sizeof(real_t<T>))) + up16(n * static_cast<index_t>(sizeof(int)));
 }
 
+namespace small_expm {
+
+// The parts of one matrix's workspace (expm_team_workspace_bytes bytes at ws): the n×n slots (the
+// Fréchet slots alias slot 0 when !frechet), tv (5n scalars), vec (2n reals), perm (n ints).
+template <class T>
+struct Workspace {
+  T* w[kFrechetSlots];
+  T* tv;
+  real_t<T>* vec;
+  int* perm;
+};
+
+template <class T>
+DETEXP_HD Workspace<T> workspace_layout(int n, bool frechet, void* ws) {
+  using R = real_t<T>;
+  const index_t nn = static_cast<index_t>(n) * n;
+  Workspace<T> out;
+  T* base = static_cast<T*>(ws);
+  const int slots = frechet ? kFrechetSlots : kForwardSlots;
+  for (int k = 0; k < kFrechetSlots; ++k) out.w[k] = base + static_cast<index_t>(k < slots ? k : 0) * nn;
+  out.tv = base + slots * nn;
+  const index_t slot_bytes = ((slots * nn + 5 * n) * static_cast<index_t>(sizeof(T)) + 15) / 16 * 16;
+  out.vec = reinterpret_cast<R*>(static_cast<unsigned char*>(ws) + slot_bytes);
+  out.perm = reinterpret_cast<int*>(reinterpret_cast<unsigned char*>(out.vec) +
+                                    (2 * n * static_cast<index_t>(sizeof(R)) + 15) / 16 * 16);
+  return out;
+}
+
+}  // namespace small_expm
+
 // One matrix by one team. Modes:
 //   e == nullptr:            r := exp(a)
 //   e != nullptr, !adjoint:  r := exp(a) (if r != nullptr), l := L(a, e)
@@ -631,15 +715,11 @@ DETEXP_HD_CALL void expm_team(const Team& team, int n, const T* a, const T* e, b
   }
   const bool want_l = frechet && e_finite;
   if (frechet && !e_finite) nan_fill(team, nn, l);
-  T* w[kFrechetSlots];
-  T* base = static_cast<T*>(ws);
-  const int slots = frechet ? kFrechetSlots : kForwardSlots;
-  for (int k = 0; k < kFrechetSlots; ++k) w[k] = base + static_cast<index_t>(k < slots ? k : 0) * nn;
-  T* tv = base + slots * nn;
-  const index_t slot_bytes = ((slots * nn + 5 * n) * static_cast<index_t>(sizeof(T)) + 15) / 16 * 16;
-  R* vec = reinterpret_cast<R*>(static_cast<unsigned char*>(ws) + slot_bytes);
-  int* perm = reinterpret_cast<int*>(reinterpret_cast<unsigned char*>(vec) +
-                                     (2 * n * static_cast<index_t>(sizeof(R)) + 15) / 16 * 16);
+  const Workspace<T> layout = workspace_layout<T>(n, frechet, ws);
+  T* const* w = layout.w;
+  T* tv = layout.tv;
+  R* vec = layout.vec;
+  int* perm = layout.perm;
   copy(team, nn, w[kA], a);
   int m = 0, s = 0;
   select_degree(team, n, w, vec, tv, &m, &s);
