@@ -15,8 +15,8 @@
 // n = 32; the Fréchet/backward up to n = 32 except complex128, up to n = 25), otherwise in global
 // scratch from the caller, sized for the teams that run at once (not the batch).
 //
-// Large n: one block per matrix with naive products is correct but far from cuBLAS speed when
-// the batch is small (n = 2048, batch 1 runs on one SM). A cuBLAS path is owed (cuda/README.md).
+// n >= DETEXP_GPU_EXPM_BLAS_MIN_N (default 64): cuBLAS products instead (expm_blas.cu); the block
+// team then serves 33..63, where its workspace still fits shared memory for the forward in float.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -25,117 +25,16 @@
 #include <string>
 
 #include "cc/core/small_expm.h"
-#include "cuda/device_complex.h"
+#include "cuda/expm_blas.h"
 #include "cuda/expm_launch.h"
+#include "cuda/expm_teams.h"
+#include "cuda/gpu_common.h"
 
 namespace detexp {
 namespace gpu {
 namespace {
 
-template <class T>
-struct Dev {
-  using type = T;
-};
-template <class R>
-struct Dev<std::complex<R>> {
-  using type = dcomplex<R>;  // same layout as std::complex<R>; see device_complex.h
-};
-template <class T>
-using dev_t = typename Dev<T>::type;
-template <class T>
-dev_t<T>* dev(T* p) {
-  return reinterpret_cast<dev_t<T>*>(p);
-}
-template <class T>
-const dev_t<T>* dev(const T* p) {
-  return reinterpret_cast<const dev_t<T>*>(p);
-}
-
-Status error(Code c, std::string msg) { return Status{c, std::move(msg)}; }
-#define DETEXP_GPU_RETURN_IF_ERROR(expr) \
-  do {                                   \
-    Status _s = (expr);                  \
-    if (!_s.ok()) return _s;             \
-  } while (0)
-
-Status cuda_check(cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return Status();
-  return error(Code::kInternal, std::string(what) + ": " + cudaGetErrorString(e));
-}
-
-// ---- teams (the interface of cc/core/small_expm.h) ---------------------------------------------
-template <class V>
-__device__ __forceinline__ V shfl_xor_any(V v, int m, int w, unsigned mask) {
-  return __shfl_xor_sync(mask, v, m, w);
-}
-
-// W consecutive lanes of a warp (W = 4, 16, 32). `mask` names the group's lanes only: groups of one
-// warp take different branches (their matrices differ), so a full-warp mask would be undefined.
-template <int W>
-struct WarpTeam {
-  unsigned mask;
-  int lane;
-  __device__ WarpTeam()
-      : mask(W == 32 ? 0xffffffffu : (((1u << W) - 1u) << (threadIdx.x & 31u & ~(W - 1u)))),
-        lane(static_cast<int>(threadIdx.x & (W - 1u))) {}
-  DETEXP_HD int rank() const { return lane; }
-  DETEXP_HD int size() const { return W; }
-  DETEXP_HD void sync() const {
-#if defined(__CUDA_ARCH__)
-    __syncwarp(mask);
-#endif
-  }
-  template <class V>
-  DETEXP_HD V max(V v) const {
-#if defined(__CUDA_ARCH__)
-    // Butterfly: every lane ends with the maximum (max is exact, so the order does not matter).
-    for (int o = W / 2; o > 0; o /= 2) v = small_expm::nan_max(v, shfl_xor_any(v, o, W, mask));
-#endif
-    return v;
-  }
-};
-
-// All threads of the block; `red` is 32 doubles of shared memory.
-struct BlockTeam {
-  double* red;
-  DETEXP_HD int rank() const {
-#if defined(__CUDA_ARCH__)
-    return static_cast<int>(threadIdx.x);
-#else
-    return 0;
-#endif
-  }
-  DETEXP_HD int size() const {
-#if defined(__CUDA_ARCH__)
-    return static_cast<int>(blockDim.x);
-#else
-    return 1;
-#endif
-  }
-  DETEXP_HD void sync() const {
-#if defined(__CUDA_ARCH__)
-    __syncthreads();
-#endif
-  }
-  // float, double and int convert to double exactly (NaN included) and back.
-  template <class V>
-  DETEXP_HD V max(V v) const {
-#if defined(__CUDA_ARCH__)
-    double x = static_cast<double>(v);
-    for (int o = 16; o > 0; o /= 2) x = small_expm::nan_max(x, __shfl_xor_sync(0xffffffffu, x, o));
-    if ((threadIdx.x & 31u) == 0) red[threadIdx.x >> 5] = x;
-    __syncthreads();
-    x = red[0];
-    for (unsigned w = 1; w < (blockDim.x + 31u) / 32u; ++w) x = small_expm::nan_max(x, red[w]);
-    __syncthreads();  // red is reused by the next reduction
-    return static_cast<V>(x);
-#else
-    return v;
-#endif
-  }
-};
-
-constexpr int kBlockTeamThreads = 256;  // a multiple of 32: BlockTeam::max shuffles full warps
+using namespace common;
 
 // ---- the kernel --------------------------------------------------------------------------------
 // Team t of the grid takes matrices t, t + teams_total, ...; its workspace is `ws_bytes` bytes of
@@ -214,7 +113,7 @@ Status launch_team(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool
   }
   blocks = std::min<std::int64_t>(blocks, std::int64_t{1} << 20);  // grid-stride beyond 2^20 blocks
   if (smem > 48 * 1024) {
-    DETEXP_GPU_RETURN_IF_ERROR(cuda_check(
+    DETEXP_RETURN_IF_ERROR(cuda_check(
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
         "cudaFuncSetAttribute(expm shared memory)"));
   }
@@ -231,6 +130,9 @@ Status launch(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool adjo
   const std::int64_t nn = static_cast<std::int64_t>(n) * n;
   if (n == 2 || nn <= 4) return launch_team<4, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
   if (nn <= 16) return launch_team<16, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
+  if (n >= std::max(expm_tuning().blas_min_n, kExpmExactPowerNormMaxN + 1)) {
+    return expm_blas<T>(stream, a, e, r, l, adjoint, batch, n, scratch);
+  }
   if (n <= 32) return launch_team<32, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
   return launch_team<0, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
 }
@@ -250,6 +152,7 @@ const ExpmTuning& expm_tuning() {
     ExpmTuning x;
     x.shared_max_bytes = env_int("DETEXP_GPU_EXPM_SHARED_MAX_BYTES", -1);
     x.global_budget_bytes = env_int("DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB", 1024) << 20;
+    x.blas_min_n = static_cast<int>(std::min<std::int64_t>(env_int("DETEXP_GPU_EXPM_BLAS_MIN_N", 64), 1 << 20));
     return x;
   }();
   return t;

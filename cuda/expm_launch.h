@@ -16,6 +16,8 @@ namespace detexp {
 namespace gpu {
 
 // out := exp(a), [batch, n, n]. NaN/Inf in a matrix gives an all-NaN result for it.
+// Small n: fused team kernels, no host synchronisation. n >= ExpmTuning::blas_min_n: cuBLAS
+// products with a few host reads of the per-matrix decisions per chunk (expm_blas.h).
 template <class T>
 Status expm(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int n, const ScratchFn& scratch);
 
@@ -32,10 +34,14 @@ Status expm_grad(cudaStream_t stream, const T* a, const T* g, T* out, std::int64
 // Tuning knobs, read once from the environment (to measure on the GPU machine):
 //   DETEXP_GPU_EXPM_SHARED_MAX_BYTES  largest per-matrix workspace kept in shared memory (default:
 //                                     the device's opt-in maximum per block); beyond it, global memory
-//   DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB  global scratch for the workspaces of concurrent teams (default 1024)
+//   DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB  global scratch for the workspaces of concurrent teams, or of one
+//                                     chunk of the large-n path (default 1024)
+//   DETEXP_GPU_EXPM_BLAS_MIN_N        smallest n for the cuBLAS path (cuda/expm_blas.cu; default 64,
+//                                     never below 17: the path uses estimated norms of A^8, A^10)
 struct ExpmTuning {
   std::int64_t shared_max_bytes = -1;  // -1: the device limit
   std::int64_t global_budget_bytes = std::int64_t{1} << 30;
+  int blas_min_n = 64;
 };
 const ExpmTuning& expm_tuning();
 

@@ -20,105 +20,14 @@
 #include <vector>
 
 #include "cc/core/small_lu.h"
-#include "cuda/device_complex.h"
+#include "cuda/gpu_common.h"
 #include "cuda/slogdet_launch.h"
-#include "cuda/solver_loader.h"
 
 namespace detexp {
 namespace gpu {
 namespace {
 
-// ---- types -----------------------------------------------------------------------------------
-template <class T>
-struct Dev {
-  using type = T;  // float, double
-};
-template <class R>
-struct Dev<std::complex<R>> {
-  using type = dcomplex<R>;  // same layout as std::complex<R>; see device_complex.h
-};
-template <class T>
-using dev_t = typename Dev<T>::type;
-
-template <class T>
-dev_t<T>* dev(T* p) {
-  return reinterpret_cast<dev_t<T>*>(p);
-}
-template <class T>
-const dev_t<T>* dev(const T* p) {
-  return reinterpret_cast<const dev_t<T>*>(p);
-}
-
-// cuSOLVER/cuBLAS element types.
-template <class T>
-struct Lib;
-template <>
-struct Lib<float> {
-  using type = float;
-};
-template <>
-struct Lib<double> {
-  using type = double;
-};
-template <>
-struct Lib<std::complex<float>> {
-  using type = cuComplex;
-};
-template <>
-struct Lib<std::complex<double>> {
-  using type = cuDoubleComplex;
-};
-template <class T>
-using lib_t = typename Lib<T>::type;
-
-constexpr std::int64_t kMaxGridX = 2147483647;  // gridDim.x limit (compute capability >= 3.0)
-
-Status error(Code c, std::string msg) { return Status{c, std::move(msg)}; }
-
-Status cuda_check(cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return Status();
-  return error(Code::kInternal, std::string(what) + ": " + cudaGetErrorString(e));
-}
-
-Status launch_check(const char* kernel) { return cuda_check(cudaGetLastError(), kernel); }
-
-Status solver_check(cusolverStatus_t s, const char* call) {
-  if (s == CUSOLVER_STATUS_SUCCESS) return Status();
-  return error(s == CUSOLVER_STATUS_ALLOC_FAILED ? Code::kResourceExhausted : Code::kInternal,
-               std::string(call) + " failed: " + cusolver_status_name(s));
-}
-
-Status blas_check(cublasStatus_t s, const char* call) {
-  if (s == CUBLAS_STATUS_SUCCESS) return Status();
-  return error(s == CUBLAS_STATUS_ALLOC_FAILED ? Code::kResourceExhausted : Code::kInternal,
-               std::string(call) + " failed: " + cublas_status_name(s));
-}
-
-#define DETEXP_RETURN_IF_ERROR(expr) \
-  do {                               \
-    Status _s = (expr);              \
-    if (!_s.ok()) return _s;         \
-  } while (0)
-
-template <class U>
-Status alloc(const ScratchFn& scratch, std::int64_t count, U** out, const char* what) {
-  const std::size_t bytes = static_cast<std::size_t>(std::max<std::int64_t>(count, 1)) * sizeof(U);
-  *out = static_cast<U*>(scratch(bytes));
-  if (*out == nullptr) {
-    return error(Code::kResourceExhausted, std::string("could not allocate ") + std::to_string(bytes) +
-                                               " bytes of GPU scratch for " + what);
-  }
-  return Status();
-}
-
-// Splits [0, count) into launches of at most max_items so that the grid fits gridDim.x.
-template <class F>
-Status for_each_launch(std::int64_t count, std::int64_t max_items, F&& f) {
-  for (std::int64_t start = 0; start < count; start += max_items) {
-    DETEXP_RETURN_IF_ERROR(f(start, std::min(max_items, count - start)));
-  }
-  return Status();
-}
+using namespace common;
 
 // ---- shuffles of real and complex values -----------------------------------------------------
 // `mask` names the lanes of the calling group only: with W = 16 the two groups of a warp branch
@@ -556,45 +465,6 @@ __global__ void finish_getrf_kernel(const T* __restrict__ lu, const int* __restr
   const SlogdetValue<T> v = slogdet_from_parity<0>(lu + m * static_cast<std::int64_t>(n) * n, parity, n, finite[m] != 0);
   sign[m] = v.sign;
   lad[m] = v.logabsdet;
-}
-
-#define DETEXP_DISPATCH4(T, S, D, C, Z)                            \
-  if constexpr (std::is_same<T, float>::value) {                   \
-    S;                                                             \
-  } else if constexpr (std::is_same<T, double>::value) {           \
-    D;                                                             \
-  } else if constexpr (std::is_same<T, std::complex<float>>::value) { \
-    C;                                                             \
-  } else {                                                         \
-    Z;                                                             \
-  }
-
-template <class T>
-cublasStatus_t getrf_batched(const SolverApi& api, cublasHandle_t h, int n, T** a, int* ipiv, int* info, int batch) {
-  auto A = reinterpret_cast<lib_t<T>**>(a);
-  DETEXP_DISPATCH4(T, return api.cublasSgetrfBatched(h, n, A, n, ipiv, info, batch),
-                   return api.cublasDgetrfBatched(h, n, A, n, ipiv, info, batch),
-                   return api.cublasCgetrfBatched(h, n, A, n, ipiv, info, batch),
-                   return api.cublasZgetrfBatched(h, n, A, n, ipiv, info, batch))
-}
-
-template <class T>
-cusolverStatus_t getrf_buffer_size(const SolverApi& api, cusolverDnHandle_t h, int n, T* a, int* lwork) {
-  auto A = reinterpret_cast<lib_t<T>*>(a);
-  DETEXP_DISPATCH4(T, return api.cusolverDnSgetrf_bufferSize(h, n, n, A, n, lwork),
-                   return api.cusolverDnDgetrf_bufferSize(h, n, n, A, n, lwork),
-                   return api.cusolverDnCgetrf_bufferSize(h, n, n, A, n, lwork),
-                   return api.cusolverDnZgetrf_bufferSize(h, n, n, A, n, lwork))
-}
-
-template <class T>
-cusolverStatus_t getrf(const SolverApi& api, cusolverDnHandle_t h, int n, T* a, T* work, int* ipiv, int* info) {
-  auto A = reinterpret_cast<lib_t<T>*>(a);
-  auto Wk = reinterpret_cast<lib_t<T>*>(work);
-  DETEXP_DISPATCH4(T, return api.cusolverDnSgetrf(h, n, n, A, n, Wk, ipiv, info),
-                   return api.cusolverDnDgetrf(h, n, n, A, n, Wk, ipiv, info),
-                   return api.cusolverDnCgetrf(h, n, n, A, n, Wk, ipiv, info),
-                   return api.cusolverDnZgetrf(h, n, n, A, n, Wk, ipiv, info))
 }
 
 template <class T>

@@ -22,6 +22,7 @@ namespace gpu {
   X(cusolverDnSgetrf_bufferSize) X(cusolverDnDgetrf_bufferSize)                            \
   X(cusolverDnCgetrf_bufferSize) X(cusolverDnZgetrf_bufferSize)                            \
   X(cusolverDnSgetrf) X(cusolverDnDgetrf) X(cusolverDnCgetrf) X(cusolverDnZgetrf)          \
+  X(cusolverDnSgetrs) X(cusolverDnDgetrs) X(cusolverDnCgetrs) X(cusolverDnZgetrs)          \
   X(cusolverDnCreateGesvdjInfo) X(cusolverDnDestroyGesvdjInfo)                             \
   X(cusolverDnSgesvdj_bufferSize) X(cusolverDnDgesvdj_bufferSize)                          \
   X(cusolverDnCgesvdj_bufferSize) X(cusolverDnZgesvdj_bufferSize)                          \
@@ -35,7 +36,10 @@ namespace gpu {
   X(cublasCreate_v2) X(cublasDestroy_v2) X(cublasSetStream_v2)                             \
   X(cublasSgetrfBatched) X(cublasDgetrfBatched) X(cublasCgetrfBatched)                     \
   X(cublasZgetrfBatched)                                                                   \
-  X(cublasStrsmBatched) X(cublasDtrsmBatched) X(cublasCtrsmBatched) X(cublasZtrsmBatched)
+  X(cublasStrsmBatched) X(cublasDtrsmBatched) X(cublasCtrsmBatched) X(cublasZtrsmBatched)   \
+  X(cublasSgetrsBatched) X(cublasDgetrsBatched) X(cublasCgetrsBatched)                     \
+  X(cublasZgetrsBatched)                                                                   \
+  X(cublasSgemmBatched) X(cublasDgemmBatched) X(cublasCgemmBatched) X(cublasZgemmBatched)
 
 // The function-pointer table. `error` is empty when every symbol resolved.
 struct SolverApi {

@@ -101,7 +101,7 @@ def test_hard_cases(k, dtype):
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
-@pytest.mark.parametrize("n", [2, 4, 16, 33])
+@pytest.mark.parametrize("n", [2, 4, 16, 33, 64])
 def test_nan_inf_inputs(n, dtype):
     a = random_matrices((4, n, n), dtype, seed=n)
     a[1, 0, 1] = np.nan
@@ -124,7 +124,7 @@ def test_huge_finite_input_terminates(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
-@pytest.mark.parametrize("n", [3, 9, 40])
+@pytest.mark.parametrize("n", [3, 9, 40, 70])
 def test_gradient_vs_finite_differences(n, dtype):
     a = random_matrices((2, n, n), dtype, seed=n) / np.sqrt(n)
     v = random_matrices((2, n, n), dtype, seed=n + 7)
@@ -180,3 +180,40 @@ def test_large_batches(n, batch):
     g = _on("/GPU:0", dx.expm, a)
     c = _on("/CPU:0", dx.expm, a)
     assert _rel(g, c) <= 10 * tol(np.float32) * max(1, n / 8)
+
+
+# The cuBLAS path (n >= DETEXP_GPU_EXPM_BLAS_MIN_N, default 64; cuda/expm_blas.cu): a batch whose
+# matrices need different degrees and squaring counts (the driver groups them by degree and
+# squares prefixes of the batch sorted by s), and large single matrices (cuSOLVER getrf/getrs).
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_blas_path_mixed_norms(dtype):
+    n = 80
+    scales = np.array([1e-4, 0.05, 0.5, 2.0, 8.0, 60.0])
+    a = (random_matrices((len(scales), n, n), dtype, seed=5) * (scales / np.sqrt(n))[:, None, None]).astype(dtype)
+    e = random_matrices(a.shape, dtype, seed=6)
+    for fn, args in ((dx.expm, (a,)), (dx.expm_frechet, (a, e))):
+        g = _on("/GPU:0", fn, *args)
+        c = _on("/CPU:0", fn, *args)
+        for x, y in zip(g if isinstance(g, tuple) else (g,), c if isinstance(c, tuple) else (c,)):
+            for i in range(len(scales)):
+                assert _rel(x[i], y[i]) <= 100 * tol(dtype) * max(1.0, scales[i]), (fn, i)
+    ta = tf.constant(a)
+    grads = []
+    for device in ("/GPU:0", "/CPU:0"):
+        with tf.device(device), tf.GradientTape() as tape:
+            tape.watch(ta)
+            y = tf.reduce_sum(tf.math.real(dx.expm(ta) * tf.constant(e)))
+        grads.append(tape.gradient(y, ta).numpy())
+    for i in range(len(scales)):
+        assert _rel(grads[0][i], grads[1][i]) <= 100 * tol(dtype) * max(1.0, scales[i])
+
+
+@pytest.mark.parametrize("n,dtype", [(300, np.float64), (1000, np.float32)])
+def test_blas_path_large_single_matrices(n, dtype):
+    a = (random_matrices((1, n, n), dtype, seed=n) * (3.0 / np.sqrt(n))).astype(dtype)
+    g = _on("/GPU:0", dx.expm, a).numpy()
+    c = _on("/CPU:0", dx.expm, a).numpy()
+    assert _rel(g, c) <= 10 * tol(dtype) * max(1, n / 64)
+    # exp(A) exp(-A) = I
+    prod = _wide(g[0]) @ _wide(_on("/GPU:0", dx.expm, -a).numpy()[0])
+    assert np.abs(prod - np.eye(n)).max() <= 100 * tol(dtype) * n

@@ -113,6 +113,7 @@ DETEXP_HD_CALL void reducing_step(const Team& team, Step step, int param, const 
   using namespace small_expm;
   using R = real_t<T>;
   using Tab = ExpmTable<R>;
+  constexpr int kTop = Tab::kDegree[Tab::kCount - 1];
   const int n = g.n;
   const index_t nn = static_cast<index_t>(n) * n;
   const Workspace<T> ws = workspace_layout<T>(n, g.frechet, g.ws + i * g.ws_bytes);
@@ -187,9 +188,9 @@ DETEXP_HD_CALL void reducing_step(const Team& team, Step step, int param, const 
       break;
     }
     case Step::kEllFinish: {
-      // v after 2m+1 products with |2^e A|^T is in slot kVecV (an even number of swaps from v).
-      const int m = param == 0 ? Tab::kDegree[Tab::kCount - 1] : param;
-      const T* v = tv + ((2 * m + 1) % 2 == 0 ? kVecV : kVecT) * n;
+      // v after 2m+1 (odd) products with |2^e A|^T, alternating v -> t -> v, is in t.
+      const int m = param == 0 ? kTop : param;
+      const T* v = tv + kVecT * n;
       R local = 0;
       for (int j = team.rank(); j < n; j += team.size()) local = nan_max(local, real_part(v[j]));
       const double p = static_cast<double>(team.max(local));
@@ -262,7 +263,7 @@ DETEXP_HD_CALL void reducing_step(const Team& team, Step step, int param, const 
       if (team.rank() == 0) {
         int s = st.s0 + st.ell;
         s = s < Tab::kMaxSquarings ? s : Tab::kMaxSquarings;
-        st.m = Tab::kDegree[Tab::kCount - 1];
+        st.m = kTop;
         st.s = s;
         st.flags = (st.flags & ~kRecompute) | (s > 0 && !(st.flags & kPowersFinite) ? kRecompute : 0);
       }

@@ -1,0 +1,338 @@
+// The large-n matrix exponential family on the GPU: cc/core/expm_blas_driver.h's order of work
+// with cuBLAS products (gemmBatched over pointer arrays), cuBLAS getrfBatched/getrsBatched or
+// cuSOLVER getrf/getrs for the Padé solve, and small kernels for the per-matrix steps
+// (cc/core/expm_blas_steps.h: reducing steps by one block per matrix, entrywise steps split over
+// several blocks per matrix) and the matrix-vector products of the norm estimates and ℓ.
+//
+// The host reads the per-matrix state (m, s, flags) at most 12 times per chunk (each a stream
+// synchronisation), so this path is chosen only for n >= DETEXP_GPU_EXPM_BLAS_MIN_N, where one
+// product costs far more than a synchronisation. The batch runs in chunks whose workspaces fit
+// DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB (at least one matrix per chunk).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <complex>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cc/core/expm_blas_driver.h"
+#include "cuda/expm_blas.h"
+#include "cuda/expm_launch.h"
+#include "cuda/expm_teams.h"
+#include "cuda/gpu_common.h"
+
+namespace detexp {
+namespace gpu {
+namespace {
+
+using namespace common;
+using expm_blas::BlasState;
+using expm_blas::Step;
+using expm_blas::StepArgs;
+
+constexpr int kStepThreads = kBlockTeamThreads;  // reducing steps: BlockTeam shuffles full warps
+
+template <class T>
+__global__ void __launch_bounds__(kStepThreads)
+    reducing_step_kernel(Step step, int param, StepArgs<T> g, const int* __restrict__ idx) {
+  __shared__ double red[32];
+  const BlockTeam team{red};
+  expm_blas::reducing_step(team, step, param, g, idx[blockIdx.x]);
+}
+
+// blockIdx.x: the matrix of the list; blockIdx.y splits its n^2 entries.
+template <class T>
+__global__ void entrywise_step_kernel(Step step, int param, StepArgs<T> g, const int* __restrict__ idx) {
+  const index_t first = static_cast<index_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  const index_t stride = static_cast<index_t>(gridDim.y) * blockDim.x;
+  expm_blas::entrywise_step(step, param, g, idx[blockIdx.x], first, stride);
+}
+
+// Pointer arrays of slots c, a, b of the listed matrices (for gemmBatched).
+template <class T>
+__global__ void slot_pointers_kernel(StepArgs<T> g, const int* __restrict__ idx, int count, int c, int a, int b,
+                                     T** pc, T** pa, T** pb) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k >= count) return;
+  const auto w = small_expm::workspace_layout<T>(g.n, g.frechet, g.ws + idx[k] * g.ws_bytes);
+  pc[k] = w.w[c];
+  pa[k] = w.w[a];
+  pb[k] = w.w[b];
+}
+
+// out := X in (adjoint: X^H in) for the vectors of each listed matrix's tv (small_expm::mat_vec).
+// Column-major X: without adjoint, thread i sums row i (consecutive threads read consecutive
+// entries of each column); with adjoint, a warp sums column i (lanes read consecutive entries).
+template <class T>
+__global__ void gemv_kernel(StepArgs<T> g, const int* __restrict__ idx, int x_slot, bool adjoint, int in, int out) {
+  using R = real_t<T>;
+  const int n = g.n;
+  const auto w = small_expm::workspace_layout<T>(n, g.frechet, g.ws + idx[blockIdx.x] * g.ws_bytes);
+  const T* x = w.w[x_slot];
+  const T* v = w.tv + in * n;
+  T* o = w.tv + out * n;
+  if (!adjoint) {
+    for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < n; i += gridDim.y * blockDim.x) {
+      T acc = T(0);
+      for (int k = 0; k < n; ++k) acc += x[i + static_cast<index_t>(k) * n] * v[k];
+      o[i] = acc;
+    }
+    return;
+  }
+  const int lane = threadIdx.x & 31, warps = blockDim.x / 32;
+  for (int i = blockIdx.y * warps + threadIdx.x / 32; i < n; i += gridDim.y * warps) {
+    const T* col = x + static_cast<index_t>(i) * n;
+    T acc = T(0);
+    for (int k = lane; k < n; k += 32) acc += conj_of(col[k]) * v[k];
+    R re = real_part(acc), im = imag_part(acc);
+    for (int m = 16; m > 0; m /= 2) {
+      re += __shfl_xor_sync(0xffffffffu, re, m);
+      if (is_complex<T>::value) im += __shfl_xor_sync(0xffffffffu, im, m);
+    }
+    if (lane == 0) o[i] = make_scalar<T>(re, im);
+  }
+}
+
+// The backend of expm_blas_driver.h on one stream. Errors are kept (the first wins) and turn
+// every later call into a no-op; read_states then reports every matrix as excluded, so the
+// driver finishes at once and the launcher returns the error.
+template <class T>
+class GpuBlasBackend {
+ public:
+  using R = real_t<T>;
+  using D = dev_t<T>;
+  struct List {
+    std::shared_ptr<const std::vector<int>> host;
+    const int* dev;
+    int count;
+  };
+
+  GpuBlasBackend(cudaStream_t stream, SolverHandles* h, const ScratchFn& scratch, int max_count)
+      : stream_(stream), h_(h), api_(solver_api()), scratch_(scratch), max_count_(max_count) {
+    ok(alloc(scratch_, 3 * static_cast<std::int64_t>(max_count), &ptrs_, "expm pointer arrays"));
+    ok(alloc(scratch_, max_count, &states_dev_, "expm per-matrix state"));
+    host_states_.resize(max_count);
+  }
+
+  Status status() const { return status_; }
+  BlasState<R>* device_states() { return states_dev_; }
+  void set_chunk(const StepArgs<D>& args, int count) {
+    g_ = args;
+    count_ = count;
+  }
+
+  List list(std::vector<int> idx) {
+    auto host = std::make_shared<const std::vector<int>>(std::move(idx));
+    const int count = static_cast<int>(host->size());
+    int* dev = nullptr;
+    if (status_.ok() && count > 0) {
+      if (pool_used_ + count > pool_size_) {  // a new pool; the old one stays valid (scratch lives on)
+        pool_size_ = std::max<std::int64_t>(8 * static_cast<std::int64_t>(max_count_), count);
+        pool_used_ = 0;
+        ok(alloc(scratch_, pool_size_, &pool_, "expm index lists"));
+      }
+      if (status_.ok()) {
+        dev = pool_ + pool_used_;
+        pool_used_ += count;
+        // Pageable source: copied to a staging buffer before the call returns (no device sync).
+        ok(cuda_check(cudaMemcpyAsync(dev, host->data(), count * sizeof(int), cudaMemcpyHostToDevice, stream_),
+                      "cudaMemcpyAsync(expm index list)"));
+      }
+    }
+    return List{std::move(host), dev, count};
+  }
+  List prefix(const List& l, int count) const { return List{l.host, l.dev, count}; }
+
+  void step(const List& l, Step s, int param) {
+    if (!status_.ok() || l.count == 0) return;
+    if (expm_blas::step_is_entrywise(s)) {
+      const std::int64_t nn = static_cast<std::int64_t>(g_.n) * g_.n;
+      const unsigned split = static_cast<unsigned>(std::min<std::int64_t>((nn + 4095) / 4096, 64));
+      entrywise_step_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(s, param, g_, l.dev);
+      ok(launch_check("expm entrywise_step_kernel"));
+    } else {
+      reducing_step_kernel<D><<<l.count, kStepThreads, 0, stream_>>>(s, param, g_, l.dev);
+      ok(launch_check("expm reducing_step_kernel"));
+    }
+  }
+
+  void gemm(const List& l, int c, int a, int b, bool accumulate) {
+    if (!status_.ok() || l.count == 0) return;
+    D** pc = ptrs_;
+    D** pa = ptrs_ + max_count_;
+    D** pb = ptrs_ + 2 * max_count_;
+    slot_pointers_kernel<D><<<(l.count + 127) / 128, 128, 0, stream_>>>(g_, l.dev, l.count, c, a, b, pc, pa, pb);
+    ok(launch_check("expm slot_pointers_kernel"));
+    if (!status_.ok()) return;
+    const int n = g_.n;
+    ok(blas_check(gemm_batched<T>(api_, h_->blas, CUBLAS_OP_N, n, n, n, host_ptrs(pa), n, host_ptrs(pb), n,
+                                  host_ptrs(pc), n, accumulate, l.count),
+                  "cublas<t>gemmBatched"));
+  }
+
+  void gemv(const List& l, int x, bool adjoint, int in, int out) {
+    if (!status_.ok() || l.count == 0) return;
+    const unsigned split = static_cast<unsigned>(std::min(64, (g_.n + 255) / 256));
+    gemv_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(g_, l.dev, x, adjoint, in, out);
+    ok(launch_check("expm gemv_kernel"));
+  }
+
+  void lu_factor(const List& l, int q) {
+    if (!status_.ok() || l.count == 0) return;
+    ok(alloc(scratch_, static_cast<std::int64_t>(l.count) * g_.n, &ipiv_, "expm pivots"));
+    ok(alloc(scratch_, l.count, &info_, "expm getrf info"));
+    if (!status_.ok()) return;
+    const int n = g_.n;
+    if (use_batched(l.count)) {
+      D** pq = ptrs_;
+      slot_pointers_kernel<D><<<(l.count + 127) / 128, 128, 0, stream_>>>(g_, l.dev, l.count, q, q, q, pq,
+                                                                          ptrs_ + max_count_, ptrs_ + 2 * max_count_);
+      ok(launch_check("expm slot_pointers_kernel"));
+      if (status_.ok()) {
+        ok(blas_check(getrf_batched<T>(api_, h_->blas, n, host_ptrs(pq), ipiv_, info_, l.count),
+                      "cublas<t>getrfBatched"));
+      }
+      return;
+    }
+    int lwork = 0;
+    ok(solver_check(getrf_buffer_size<T>(api_, h_->solver, n, slot(l, 0, q), &lwork), "cusolverDn<t>getrf_bufferSize"));
+    T* work = nullptr;
+    if (status_.ok()) ok(alloc(scratch_, lwork, &work, "getrf workspace"));
+    for (int k = 0; k < l.count && status_.ok(); ++k) {
+      ok(solver_check(getrf<T>(api_, h_->solver, n, slot(l, k, q), work, ipiv_ + static_cast<std::int64_t>(k) * n,
+                               info_ + k),
+                      "cusolverDn<t>getrf"));
+    }
+  }
+
+  // x := q^{-1} b: b copied to x, then solved in place with lu_factor's pivots (same list).
+  void lu_solve(const List& l, int q, int b, int x) {
+    step(l, Step::kCopySlot, x | (b << 8));
+    if (!status_.ok() || l.count == 0) return;
+    const int n = g_.n;
+    if (use_batched(l.count)) {
+      D** pq = ptrs_;
+      D** px = ptrs_ + max_count_;
+      slot_pointers_kernel<D><<<(l.count + 127) / 128, 128, 0, stream_>>>(g_, l.dev, l.count, q, x, x, pq, px,
+                                                                          ptrs_ + 2 * max_count_);
+      ok(launch_check("expm slot_pointers_kernel"));
+      int info = 0;
+      if (status_.ok()) {
+        ok(blas_check(getrs_batched<T>(api_, h_->blas, n, host_ptrs(pq), ipiv_, host_ptrs(px), &info, l.count),
+                      "cublas<t>getrsBatched"));
+      }
+      if (status_.ok() && info != 0) {
+        status_ = error(Code::kInternal, "cublas<t>getrsBatched: invalid argument " + std::to_string(-info));
+      }
+      return;
+    }
+    for (int k = 0; k < l.count && status_.ok(); ++k) {
+      ok(solver_check(getrs<T>(api_, h_->solver, n, slot(l, k, q), ipiv_ + static_cast<std::int64_t>(k) * n,
+                               slot(l, k, x), info_ + k),
+                      "cusolverDn<t>getrs"));
+    }
+  }
+
+  void read_states() {
+    if (status_.ok()) {
+      ok(cuda_check(cudaMemcpyAsync(host_states_.data(), states_dev_, count_ * sizeof(BlasState<R>),
+                                    cudaMemcpyDeviceToHost, stream_),
+                    "cudaMemcpyAsync(expm state)"));
+      if (status_.ok()) ok(cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(expm state)"));
+    }
+    if (!status_.ok()) {
+      for (auto& s : host_states_) {
+        s = BlasState<R>{};
+        s.m = -1;
+      }
+    }
+  }
+  const BlasState<R>& state(int i) const { return host_states_[i]; }
+
+ private:
+  void ok(const Status& s) {
+    if (status_.ok() && !s.ok()) status_ = s;
+  }
+  bool use_batched(int count) const {
+    return g_.n <= tuning().batched_max_n && count >= tuning().batched_min_batch;
+  }
+  static T** host_ptrs(D** p) { return reinterpret_cast<T**>(p); }
+  // Slot `s` of the k-th listed matrix (a device address computed on the host).
+  T* slot(const List& l, int k, int s) const {
+    const auto w = small_expm::workspace_layout<D>(g_.n, g_.frechet, g_.ws + (*l.host)[k] * g_.ws_bytes);
+    return reinterpret_cast<T*>(w.w[s]);
+  }
+
+  cudaStream_t stream_;
+  SolverHandles* h_;
+  const SolverApi& api_;
+  const ScratchFn& scratch_;
+  const int max_count_;
+  Status status_;
+  StepArgs<D> g_{};
+  int count_ = 0;
+  D** ptrs_ = nullptr;
+  BlasState<R>* states_dev_ = nullptr;
+  std::vector<BlasState<R>> host_states_;
+  int* pool_ = nullptr;
+  std::int64_t pool_size_ = 0, pool_used_ = 0;
+  int* ipiv_ = nullptr;
+  int* info_ = nullptr;
+};
+
+}  // namespace
+
+template <class T>
+Status expm_blas(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch, int n,
+                 const ScratchFn& scratch) {
+  using D = dev_t<T>;
+  using R = real_t<T>;
+  if (batch == 0) return Status();
+  std::string err;
+  SolverHandles* h = solver_handles(stream, &err);
+  if (h == nullptr) {
+    return error(Code::kUnavailable, "detexp GPU expm for n >= DETEXP_GPU_EXPM_BLAS_MIN_N needs cuBLAS/cuSOLVER: " + err);
+  }
+  const bool frechet = e != nullptr;
+  const std::int64_t nn = static_cast<std::int64_t>(n) * n;
+  const index_t ws_bytes = expm_team_workspace_bytes<D>(n, frechet);
+  const std::int64_t per_matrix = ws_bytes + static_cast<std::int64_t>(sizeof(BlasState<R>));
+  const int chunk = static_cast<int>(
+      std::max<std::int64_t>(1, std::min<std::int64_t>({batch, expm_tuning().global_budget_bytes / per_matrix, 1 << 16})));
+  unsigned char* ws = nullptr;
+  DETEXP_RETURN_IF_ERROR(alloc(scratch, chunk * ws_bytes, &ws, "the expm workspaces"));
+  std::lock_guard<std::mutex> guard(h->lock);
+  GpuBlasBackend<T> be(stream, h, scratch, chunk);
+  DETEXP_RETURN_IF_ERROR(be.status());  // the handles are bound to this stream (solver_loader.h)
+  for (std::int64_t begin = 0; begin < batch; begin += chunk) {
+    const int count = static_cast<int>(std::min<std::int64_t>(chunk, batch - begin));
+    StepArgs<D> args{n,
+                     frechet,
+                     adjoint,
+                     dev(a) + begin * nn,
+                     frechet ? dev(e) + begin * nn : nullptr,
+                     r == nullptr ? nullptr : dev(r) + begin * nn,
+                     frechet ? dev(l) + begin * nn : nullptr,
+                     ws,
+                     ws_bytes,
+                     be.device_states()};
+    be.set_chunk(args, count);
+    expm_blas::run_chunk<D>(be, count, frechet, adjoint);
+    DETEXP_RETURN_IF_ERROR(be.status());
+  }
+  return Status();
+}
+
+#define DETEXP_INSTANTIATE_EXPM_BLAS(T)                                                                    \
+  template Status expm_blas<T>(cudaStream_t, const T*, const T*, T*, T*, bool, std::int64_t, int, \
+                               const ScratchFn&);
+DETEXP_INSTANTIATE_EXPM_BLAS(float)
+DETEXP_INSTANTIATE_EXPM_BLAS(double)
+DETEXP_INSTANTIATE_EXPM_BLAS(std::complex<float>)
+DETEXP_INSTANTIATE_EXPM_BLAS(std::complex<double>)
+#undef DETEXP_INSTANTIATE_EXPM_BLAS
+
+}  // namespace gpu
+}  // namespace detexp

@@ -1,0 +1,198 @@
+// Shared host-side helpers of the CUDA launchers (cuda/*.cu): device/library element types,
+// status conversion of CUDA/cuBLAS/cuSOLVER errors, scratch allocation, and the typed cuBLAS /
+// cuSOLVER calls through the lazily loaded function table (solver_loader.h). No TF headers.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <complex>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "cuda/device_complex.h"
+#include "cuda/slogdet_launch.h"
+#include "cuda/solver_loader.h"
+
+namespace detexp {
+namespace gpu {
+namespace common {
+
+// ---- types -----------------------------------------------------------------------------------
+template <class T>
+struct Dev {
+  using type = T;  // float, double
+};
+template <class R>
+struct Dev<std::complex<R>> {
+  using type = dcomplex<R>;  // same layout as std::complex<R>; see device_complex.h
+};
+template <class T>
+using dev_t = typename Dev<T>::type;
+
+template <class T>
+dev_t<T>* dev(T* p) {
+  return reinterpret_cast<dev_t<T>*>(p);
+}
+template <class T>
+const dev_t<T>* dev(const T* p) {
+  return reinterpret_cast<const dev_t<T>*>(p);
+}
+
+// cuSOLVER/cuBLAS element types.
+template <class T>
+struct Lib;
+template <>
+struct Lib<float> {
+  using type = float;
+};
+template <>
+struct Lib<double> {
+  using type = double;
+};
+template <>
+struct Lib<std::complex<float>> {
+  using type = cuComplex;
+};
+template <>
+struct Lib<std::complex<double>> {
+  using type = cuDoubleComplex;
+};
+template <class T>
+using lib_t = typename Lib<T>::type;
+
+constexpr std::int64_t kMaxGridX = 2147483647;  // gridDim.x limit (compute capability >= 3.0)
+
+inline Status error(Code c, std::string msg) { return Status{c, std::move(msg)}; }
+
+inline Status cuda_check(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return Status();
+  return error(Code::kInternal, std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+inline Status launch_check(const char* kernel) { return cuda_check(cudaGetLastError(), kernel); }
+
+inline Status solver_check(cusolverStatus_t s, const char* call) {
+  if (s == CUSOLVER_STATUS_SUCCESS) return Status();
+  return error(s == CUSOLVER_STATUS_ALLOC_FAILED ? Code::kResourceExhausted : Code::kInternal,
+               std::string(call) + " failed: " + cusolver_status_name(s));
+}
+
+inline Status blas_check(cublasStatus_t s, const char* call) {
+  if (s == CUBLAS_STATUS_SUCCESS) return Status();
+  return error(s == CUBLAS_STATUS_ALLOC_FAILED ? Code::kResourceExhausted : Code::kInternal,
+               std::string(call) + " failed: " + cublas_status_name(s));
+}
+
+#define DETEXP_RETURN_IF_ERROR(expr) \
+  do {                               \
+    Status _s = (expr);              \
+    if (!_s.ok()) return _s;         \
+  } while (0)
+
+template <class U>
+Status alloc(const ScratchFn& scratch, std::int64_t count, U** out, const char* what) {
+  const std::size_t bytes = static_cast<std::size_t>(std::max<std::int64_t>(count, 1)) * sizeof(U);
+  *out = static_cast<U*>(scratch(bytes));
+  if (*out == nullptr) {
+    return error(Code::kResourceExhausted, std::string("could not allocate ") + std::to_string(bytes) +
+                                               " bytes of GPU scratch for " + what);
+  }
+  return Status();
+}
+
+// Splits [0, count) into launches of at most max_items so that the grid fits gridDim.x.
+template <class F>
+Status for_each_launch(std::int64_t count, std::int64_t max_items, F&& f) {
+  for (std::int64_t start = 0; start < count; start += max_items) {
+    DETEXP_RETURN_IF_ERROR(f(start, std::min(max_items, count - start)));
+  }
+  return Status();
+}
+
+// ---- typed cuBLAS / cuSOLVER calls ---------------------------------------------------------
+#define DETEXP_DISPATCH4(T, S, D, C, Z)                            \
+  if constexpr (std::is_same<T, float>::value) {                   \
+    S;                                                             \
+  } else if constexpr (std::is_same<T, double>::value) {           \
+    D;                                                             \
+  } else if constexpr (std::is_same<T, std::complex<float>>::value) { \
+    C;                                                             \
+  } else {                                                         \
+    Z;                                                             \
+  }
+
+template <class T>
+cublasStatus_t getrf_batched(const SolverApi& api, cublasHandle_t h, int n, T** a, int* ipiv, int* info, int batch) {
+  auto A = reinterpret_cast<lib_t<T>**>(a);
+  DETEXP_DISPATCH4(T, return api.cublasSgetrfBatched(h, n, A, n, ipiv, info, batch),
+                   return api.cublasDgetrfBatched(h, n, A, n, ipiv, info, batch),
+                   return api.cublasCgetrfBatched(h, n, A, n, ipiv, info, batch),
+                   return api.cublasZgetrfBatched(h, n, A, n, ipiv, info, batch))
+}
+
+template <class T>
+cusolverStatus_t getrf_buffer_size(const SolverApi& api, cusolverDnHandle_t h, int n, T* a, int* lwork) {
+  auto A = reinterpret_cast<lib_t<T>*>(a);
+  DETEXP_DISPATCH4(T, return api.cusolverDnSgetrf_bufferSize(h, n, n, A, n, lwork),
+                   return api.cusolverDnDgetrf_bufferSize(h, n, n, A, n, lwork),
+                   return api.cusolverDnCgetrf_bufferSize(h, n, n, A, n, lwork),
+                   return api.cusolverDnZgetrf_bufferSize(h, n, n, A, n, lwork))
+}
+
+template <class T>
+cusolverStatus_t getrf(const SolverApi& api, cusolverDnHandle_t h, int n, T* a, T* work, int* ipiv, int* info) {
+  auto A = reinterpret_cast<lib_t<T>*>(a);
+  auto Wk = reinterpret_cast<lib_t<T>*>(work);
+  DETEXP_DISPATCH4(T, return api.cusolverDnSgetrf(h, n, n, A, n, Wk, ipiv, info),
+                   return api.cusolverDnDgetrf(h, n, n, A, n, Wk, ipiv, info),
+                   return api.cusolverDnCgetrf(h, n, n, A, n, Wk, ipiv, info),
+                   return api.cusolverDnZgetrf(h, n, n, A, n, Wk, ipiv, info))
+}
+
+template <class T>
+cublasStatus_t gemm_batched(const SolverApi& api, cublasHandle_t h, cublasOperation_t opa, int m, int n, int k,
+                            T* const* a, int lda, T* const* b, int ldb, T* const* c, int ldc, bool accumulate,
+                            int batch) {
+  const T one(1), beta_value(accumulate ? 1 : 0);
+  auto alpha = reinterpret_cast<const lib_t<T>*>(&one);
+  auto beta = reinterpret_cast<const lib_t<T>*>(&beta_value);
+  auto A = reinterpret_cast<const lib_t<T>* const*>(a);
+  auto B = reinterpret_cast<const lib_t<T>* const*>(b);
+  auto C = reinterpret_cast<lib_t<T>* const*>(c);
+  const auto N = CUBLAS_OP_N;
+  DETEXP_DISPATCH4(T, return api.cublasSgemmBatched(h, opa, N, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, batch),
+                   return api.cublasDgemmBatched(h, opa, N, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, batch),
+                   return api.cublasCgemmBatched(h, opa, N, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, batch),
+                   return api.cublasZgemmBatched(h, opa, N, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, batch))
+}
+
+// X := A^{-1} X from getrfBatched's factors; info: host int (argument check only).
+template <class T>
+cublasStatus_t getrs_batched(const SolverApi& api, cublasHandle_t h, int n, T* const* lu, const int* ipiv,
+                             T* const* x, int* info, int batch) {
+  auto A = reinterpret_cast<const lib_t<T>* const*>(lu);
+  auto X = reinterpret_cast<lib_t<T>* const*>(x);
+  const auto N = CUBLAS_OP_N;
+  DETEXP_DISPATCH4(T, return api.cublasSgetrsBatched(h, N, n, n, A, n, ipiv, X, n, info, batch),
+                   return api.cublasDgetrsBatched(h, N, n, n, A, n, ipiv, X, n, info, batch),
+                   return api.cublasCgetrsBatched(h, N, n, n, A, n, ipiv, X, n, info, batch),
+                   return api.cublasZgetrsBatched(h, N, n, n, A, n, ipiv, X, n, info, batch))
+}
+
+template <class T>
+cusolverStatus_t getrs(const SolverApi& api, cusolverDnHandle_t h, int n, const T* lu, const int* ipiv, T* x,
+                       int* info) {
+  auto A = reinterpret_cast<const lib_t<T>*>(lu);
+  auto X = reinterpret_cast<lib_t<T>*>(x);
+  const auto N = CUBLAS_OP_N;
+  DETEXP_DISPATCH4(T, return api.cusolverDnSgetrs(h, N, n, n, A, n, ipiv, X, n, info),
+                   return api.cusolverDnDgetrs(h, N, n, n, A, n, ipiv, X, n, info),
+                   return api.cusolverDnCgetrs(h, N, n, n, A, n, ipiv, X, n, info),
+                   return api.cusolverDnZgetrs(h, N, n, n, A, n, ipiv, X, n, info))
+}
+
+}  // namespace common
+}  // namespace gpu
+}  // namespace detexp
