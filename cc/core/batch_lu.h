@@ -386,7 +386,9 @@ void inverse_from_lu_batch(const T* lu, const int* perm, index_t count, int n, T
   index_t i = for_each_lane_group<T>(count, n, kLanesLuMax, [&](auto fixed, index_t g, auto& buf) {
     lanes::inverse_group<decltype(fixed)::value, T>(lu + g * nn, perm + g * n, nullptr, n, false, inv + g * nn, buf);
   });
-  for (; i < count; ++i) inverse_from_lu(lu + i * nn, perm + i * n, n, inv + i * nn);
+  if (i == count) return;
+  std::vector<T> scratch(n > kSmallLuMax ? nn : 0);
+  for (; i < count; ++i) inverse_from_lu(lu + i * nn, perm + i * n, n, scratch.data(), inv + i * nn);
 }
 
 }  // namespace detexp

@@ -10,7 +10,7 @@
 namespace detexp {
 using T = DETEXP_INSTANCE_T;
 template SlogdetValue<T> slogdet_inplace<T>(T*, int, int*);
-template void inverse_from_lu<T>(const T*, const int*, int, T*);
+template void inverse_from_lu<T>(const T*, const int*, int, T*, T*);
 template void scaled_inverse_adjoint_from_lu<T>(const T*, const int*, int, T, T*, T*);
 template void slogdet_batch<T>(const T*, index_t, int, T*, int*, T*, real_t<T>*);
 template void scaled_inverse_adjoint_batch<T>(const T*, const int*, const T*, index_t, int, T*);
