@@ -6,7 +6,7 @@ import tensorflow as tf
 import detexp as dx
 from conftest import ALL_DTYPES, COMPLEX_DTYPES, REAL_DTYPES, random_matrices, tol
 
-SIZES = [1, 2, 3, 4, 5, 8, 9, 16, 24, 25, 40, 64]
+SIZES = [1, 2, 3, 4, 5, 8, 9, 16, 24, 25, 32, 40, 41, 64]  # 25..40: right-looking LU (lu.h)
 
 
 def _reference(a):
@@ -68,7 +68,7 @@ def test_overflowing_determinant_nonsymmetric():
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
-@pytest.mark.parametrize("n", [2, 3, 4, 7, 12, 30, 33])
+@pytest.mark.parametrize("n", [2, 3, 4, 7, 12, 30, 33, 41])
 def test_singular_matrices_give_ieee_answers(dtype, n):
     rng = np.random.default_rng(n)
     rank_deficient = random_matrices((n, n), dtype, seed=n)
@@ -94,7 +94,7 @@ def test_singular_matrices_give_ieee_answers(dtype, n):
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
-@pytest.mark.parametrize("n", [1, 3, 4, 9, 30])
+@pytest.mark.parametrize("n", [1, 3, 4, 9, 30, 45])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_input_gives_nan(dtype, n, bad):
     a = random_matrices((3, n, n), dtype, seed=2)

@@ -1,11 +1,13 @@
 // LU factorization, log-determinant and inverse-from-LU for one matrix on the CPU.
 //
-// Small n uses the unrolled templates of small_lu.h (shared with the GPU); larger n uses Eigen's
-// blocked PartialPivLU in place. Both leave the same factors: column-major P B = L U and the
-// permutation vector perm (see small_lu.h for the storage convention).
+// Small n uses the unrolled templates of small_lu.h (shared with the GPU), medium n a vectorised
+// right-looking elimination, larger n Eigen's blocked PartialPivLU in place. All leave the same
+// kind of factors: column-major P B = L U and the permutation vector perm (see small_lu.h for the
+// storage convention).
 #pragma once
 
 #include <algorithm>
+#include <complex>
 #include <type_traits>
 #include <utility>
 
@@ -16,8 +18,8 @@
 
 namespace detexp {
 
-// Sizes up to this use the hand-written elimination; beyond it Eigen's blocked LU wins
-// (measured with `python -m detexp.bench`).
+// Sizes up to this use the full-column elimination below (trip count n, vectorised); beyond it
+// the right-looking one (lu_factor_right_looking) is faster (measured with `python -m detexp.bench`).
 constexpr int kSmallLuMax = 24;
 
 template <class T>
@@ -84,6 +86,54 @@ int lu_factor_full_columns(T* a, int n, int* perm) {
   return parity;
 }
 
+// Sizes kSmallLuMax < n <= right_looking_max<T> use a plain right-looking elimination whose
+// column updates run over the rows below the pivot only (n^3/3 multiply-adds, contiguous, so
+// the compiler vectorises them); beyond, Eigen's blocked LU is as fast or faster. Measured on one
+// matrix in a C++ loop against Eigen's PartialPivLU: 1.3-1.6x faster at n = 25..32 for float
+// and complex<double>, 1.1-1.4x for double, 1.0-1.3x at n = 40, even from n = 48 on (±10%);
+// complex<float> gains nothing (its complex multiply does not vectorise here) and keeps Eigen.
+template <class T>
+constexpr int right_looking_max = std::is_same<T, std::complex<float>>::value ? kSmallLuMax : 40;
+
+// Returns det(P) = ±1, like lu_factor_small; the same factors and perm convention.
+template <class T>
+int lu_factor_right_looking(T* a, int n, int* perm) {
+  for (int i = 0; i < n; ++i) perm[i] = i;
+  int parity = 1;
+  for (int k = 0; k < n; ++k) {
+    T* col_k = a + static_cast<index_t>(k) * n;
+    int p = k;
+    real_t<T> best = abs1(col_k[k]);
+    for (int i = k + 1; i < n; ++i) {
+      const real_t<T> v = abs1(col_k[i]);
+      const bool bigger = v > best;
+      best = bigger ? v : best;
+      p = bigger ? i : p;
+    }
+    if (p != k) {
+      for (int j = 0; j < n; ++j) std::swap(a[k + static_cast<index_t>(j) * n], a[p + static_cast<index_t>(j) * n]);
+      std::swap(perm[k], perm[p]);
+      parity = -parity;
+    }
+    const T pivot = col_k[k];
+    if (pivot == T(0)) continue;
+    const int below = n - k - 1;
+    T* __restrict m = col_k + k + 1;  // the multipliers, stored in place as L's column k
+    if (abs1(pivot) < reciprocal_limit<real_t<T>>()) {
+      const T inv_pivot = T(1) / pivot;
+      for (int i = 0; i < below; ++i) m[i] *= inv_pivot;
+    } else {  // 1/pivot would be subnormal (flushed to zero under FTZ): divide instead
+      for (int i = 0; i < below; ++i) m[i] /= pivot;
+    }
+    for (int j = k + 1; j < n; ++j) {
+      T* __restrict col = a + static_cast<index_t>(j) * n + k + 1;
+      const T akj = col[-1];
+      for (int i = 0; i < below; ++i) col[i] -= m[i] * akj;
+    }
+  }
+  return parity;
+}
+
 // B^{-1} = U^{-1} L^{-1} P for all columns at once, with full-column (vectorised) updates as above.
 template <class T>
 void inverse_from_lu_full_columns(const T* lu, const int* perm, int n, T* x) {
@@ -126,11 +176,16 @@ SlogdetValue<T> slogdet_inplace_eigen(T* a, int n, int* perm) {
 template <class T>
 SlogdetValue<T> slogdet_inplace(T* a, int n, int* perm) {
   if (n == 0) return {T(1), real_t<T>(0)};
-  if (n > kSmallLuMax) return slogdet_inplace_eigen(a, n, perm);
+  if (n > right_looking_max<T>) return slogdet_inplace_eigen(a, n, perm);
   const bool finite = all_finite(a, static_cast<index_t>(n) * n);
-  const int parity = n > kFixedMax ? lu_factor_full_columns(a, n, perm) : with_fixed_size(n, [&](auto fixed) {
-    return lu_factor_small<decltype(fixed)::value>(a, n, perm);
-  });
+  int parity;
+  if (n > kSmallLuMax) {
+    parity = lu_factor_right_looking(a, n, perm);
+  } else if (n > kFixedMax) {
+    parity = lu_factor_full_columns(a, n, perm);
+  } else {
+    parity = with_fixed_size(n, [&](auto fixed) { return lu_factor_small<decltype(fixed)::value>(a, n, perm); });
+  }
   return slogdet_from_parity<0>(a, parity, n, finite);
 }
 
