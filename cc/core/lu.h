@@ -14,6 +14,8 @@
 #include <Eigen/Core>
 #include <Eigen/LU>
 
+#include "avx512.h"
+#include "eigen_kernels.h"
 #include "small_lu.h"
 
 namespace detexp {
@@ -164,11 +166,11 @@ void inverse_from_lu_full_columns(const T* lu, const int* perm, int n, T* x) {
 template <class T>
 SlogdetValue<T> slogdet_inplace_eigen(T* a, int n, int* perm) {
   const bool finite = all_finite(a, static_cast<index_t>(n) * n);
-  Eigen::Map<ColMajor<T>> m(a, n, n);
-  Eigen::PartialPivLU<Eigen::Ref<ColMajor<T>>> lu(m);
-  // Eigen's P satisfies (P B).row(indices[i]) = B.row(i); ours names the source row instead.
-  const auto& idx = lu.permutationP().indices();
-  for (int i = 0; i < n; ++i) perm[idx[i]] = i;
+  if (avx512::available()) {
+    avx512::partial_pivot_lu(a, n, perm);
+  } else {
+    eigen_kernels::partial_pivot_lu(a, n, perm);
+  }
   return slogdet_from_parity<0>(a, permutation_parity(perm, n), n, finite);
 }
 
@@ -189,38 +191,11 @@ SlogdetValue<T> slogdet_inplace(T* a, int n, int* perm) {
   return slogdet_from_parity<0>(a, parity, n, finite);
 }
 
-template <class T>
-using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-// From this n on, L^{-1} is formed in column blocks of kInverseBlock, see inverse_unpermuted_rows;
-// below it the dense solve is as fast (measured per dtype for n = 25..256 against block widths
-// 16, 32, 64: 32 is within noise of the best everywhere).
-constexpr int kStructuredInverseMin = 48;
-constexpr int kInverseBlock = 32;
-
-// y := U^{-1} L^{-1} (row-major, n×n) from the column-major factors P B = L U, so that
-// B^{-1} = y P: column perm[i] of B^{-1} is column i of y.
-// L^{-1} is unit lower triangular, so its column block [j0, j0 + w) is zero above row j0 and is
-// the solve of the trailing block L[j0:, j0:] against I[j0:, j0:j0+w]: n^3/3 flops in all where
-// solving L X = P densely costs n^3 (the count of LAPACK getri, Du Croz & Higham 1992). Row-major
-// right-hand sides make Eigen's triangular solves 2-3x faster here than column-major ones.
+// y := U^{-1} L^{-1} (row-major), see eigen_kernels::inverse_unpermuted_rows.
 template <class T>
 void inverse_unpermuted_rows(const T* lu, int n, T* y) {
-  Eigen::Map<const ColMajor<T>> f(lu, n, n);
-  Eigen::Map<RowMajor<T>> x(y, n, n);
-  if (n >= kStructuredInverseMin) {
-    x.setZero();
-    for (int j0 = 0; j0 < n; j0 += kInverseBlock) {
-      const int w = std::min(kInverseBlock, n - j0);
-      auto block = x.block(j0, j0, n - j0, w);
-      block.topRows(w).setIdentity();
-      f.bottomRightCorner(n - j0, n - j0).template triangularView<Eigen::UnitLower>().solveInPlace(block);
-    }
-  } else {
-    x.setIdentity();
-    f.template triangularView<Eigen::UnitLower>().solveInPlace(x);
-  }
-  f.template triangularView<Eigen::Upper>().solveInPlace(x);
+  if (avx512::available()) return avx512::inverse_unpermuted_rows(lu, n, y);
+  eigen_kernels::inverse_unpermuted_rows(lu, n, y);
 }
 
 // inv := B^{-1} (column-major, n×n) from the factors left by slogdet_inplace. `scratch` holds

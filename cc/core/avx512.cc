@@ -1,16 +1,16 @@
-// The run-time check of fast_gemm.h (compiled for the AVX baseline: safe to call on any CPU).
-#include "fast_gemm.h"
+// The run-time check of avx512.h (compiled for the AVX baseline: safe to call on any CPU).
+#include "avx512.h"
 
 #include <cstdlib>
 #include <cstring>
 
 namespace detexp {
-namespace fast_gemm {
+namespace avx512 {
 
 bool available() {
   static const bool ok = [] {
-    const char* choice = std::getenv("DETEXP_CPU_GEMM");
-    if (choice != nullptr && std::strcmp(choice, "eigen") == 0) return false;
+    const char* choice = std::getenv("DETEXP_AVX512");
+    if (choice != nullptr && std::strcmp(choice, "0") == 0) return false;
     // libgcc's checks include the OS's XSAVE support of the AVX-512 state (XGETBV).
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
@@ -20,5 +20,5 @@ bool available() {
   return ok;
 }
 
-}  // namespace fast_gemm
+}  // namespace avx512
 }  // namespace detexp

@@ -1,0 +1,74 @@
+// The Eigen-based dense kernels of cc/core (square products, partial-pivot LU, the inverse from
+// LU factors), self-contained so that cc/core/avx512_kernels.cc can compile a second copy of
+// them for AVX-512 under other namespace names (see avx512.h). Include nothing else here.
+#pragma once
+
+#include <algorithm>
+
+#include <Eigen/Core>
+#include <Eigen/LU>
+
+namespace detexp {
+namespace eigen_kernels {
+
+template <class T>
+using ColMajorMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+template <class T>
+using RowMajorMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// c := a b, or c += a b; n×n column-major, no aliasing.
+template <class T>
+void gemm(int n, const T* a, const T* b, T* c, bool accumulate) {
+  Eigen::Map<const ColMajorMatrix<T>> am(a, n, n), bm(b, n, n);
+  Eigen::Map<ColMajorMatrix<T>> cm(c, n, n);
+  if (accumulate) {
+    cm.noalias() += am * bm;
+  } else {
+    cm.noalias() = am * bm;
+  }
+}
+
+// Eigen's blocked PartialPivLU of the column-major a[] in place: P B = L U, perm[i] = the source
+// row of row i of P B (small_lu.h's convention).
+template <class T>
+void partial_pivot_lu(T* a, int n, int* perm) {
+  Eigen::Map<ColMajorMatrix<T>> m(a, n, n);
+  Eigen::PartialPivLU<Eigen::Ref<ColMajorMatrix<T>>> lu(m);
+  // Eigen's P satisfies (P B).row(indices[i]) = B.row(i); ours names the source row instead.
+  const auto& idx = lu.permutationP().indices();
+  for (int i = 0; i < n; ++i) perm[idx[i]] = i;
+}
+
+// From this n on, L^{-1} is formed in column blocks of kInverseBlock, see inverse_unpermuted_rows;
+// below it the dense solve is as fast (measured per dtype for n = 25..256 against block widths
+// 16, 32, 64: 32 is within noise of the best everywhere).
+constexpr int kStructuredInverseMin = 48;
+constexpr int kInverseBlock = 32;
+
+// y := U^{-1} L^{-1} (row-major, n×n) from the column-major factors P B = L U, so that
+// B^{-1} = y P: column perm[i] of B^{-1} is column i of y.
+// L^{-1} is unit lower triangular, so its column block [j0, j0 + w) is zero above row j0 and is
+// the solve of the trailing block L[j0:, j0:] against I[j0:, j0:j0+w]: n^3/3 flops in all where
+// solving L X = P densely costs n^3 (the count of LAPACK getri, Du Croz & Higham 1992). Row-major
+// right-hand sides make Eigen's triangular solves 2-3x faster here than column-major ones.
+template <class T>
+void inverse_unpermuted_rows(const T* lu, int n, T* y) {
+  Eigen::Map<const ColMajorMatrix<T>> f(lu, n, n);
+  Eigen::Map<RowMajorMatrix<T>> x(y, n, n);
+  if (n >= kStructuredInverseMin) {
+    x.setZero();
+    for (int j0 = 0; j0 < n; j0 += kInverseBlock) {
+      const int w = std::min(kInverseBlock, n - j0);
+      auto block = x.block(j0, j0, n - j0, w);
+      block.topRows(w).setIdentity();
+      f.bottomRightCorner(n - j0, n - j0).template triangularView<Eigen::UnitLower>().solveInPlace(block);
+    }
+  } else {
+    x.setIdentity();
+    f.template triangularView<Eigen::UnitLower>().solveInPlace(x);
+  }
+  f.template triangularView<Eigen::Upper>().solveInPlace(x);
+}
+
+}  // namespace eigen_kernels
+}  // namespace detexp
