@@ -5,7 +5,7 @@
 // Eigen's and eigen_kernels.h's templates under other namespace names, so nothing instantiated
 // there is shared with the AVX build at link time) are 2-3x faster: Eigen GEMM, one thread, this
 // 2-core Xeon, n = 32..256: float32 37-45 -> 84-128 GFlop/s, float64 14-24 -> 38-57 GFlop/s.
-// Used by expm.h's mat_mul (dynamic sizes) and lu.h's large-n LU and inverse.
+// Chosen by dense_kernels.h, for expm.h's mat_mul (dynamic sizes) and lu.h's large-n LU and inverse.
 #pragma once
 
 #include <complex>

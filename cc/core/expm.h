@@ -35,7 +35,7 @@
 
 #include "expm_2x2.h"
 #include "expm_coefficients.h"
-#include "avx512.h"
+#include "dense_kernels.h"
 #include "scalar.h"
 #include "small_lu.h"
 
@@ -135,7 +135,7 @@ real_t<typename Mat::Scalar> norm1_est_product(const Mat& x, const Mat& y) {
 // c = a b (or c += a b). Fixed sizes up to 8: Eigen's coefficient-based lazy product, fully
 // unrolled (4-15x faster than its GEMM path at n = 8, measured); n = 16: column AXPYs on fixed
 // columns (1.3-2.6x faster than GEMM); otherwise Eigen's blocked GEMM, compiled for AVX-512 where
-// the CPU has it (avx512.h).
+// the CPU has it (dense_kernels.h).
 template <class Mat>
 void mat_mul(Mat& c, const Mat& a, const Mat& b, bool accumulate = false) {
   constexpr int N = Mat::RowsAtCompileTime;
@@ -151,16 +151,9 @@ void mat_mul(Mat& c, const Mat& a, const Mat& b, bool accumulate = false) {
       if (!accumulate) cj = a.col(0) * b(0, j);
       for (int k = accumulate ? 0 : 1; k < N; ++k) cj += a.col(k) * b(k, j);
     }
-  } else {
-    if (avx512::available() && a.rows() == a.cols() && b.rows() == a.cols() && b.cols() == a.cols()) {
-      // AVX-512 CPUs: see avx512.h
-      if (!accumulate) c.resize(a.rows(), b.cols());  // as the assignment below would
-      avx512::gemm(static_cast<int>(c.rows()), a.data(), b.data(), c.data(), accumulate);
-    } else if (accumulate) {
-      c.noalias() += a * b;
-    } else {
-      c.noalias() = a * b;
-    }
+  } else {  // every product here is of n×n matrices
+    if (!accumulate) c.resize(a.rows(), a.cols());  // as an Eigen assignment would
+    dense::gemm(static_cast<int>(a.rows()), a.data(), b.data(), c.data(), accumulate);
   }
 }
 

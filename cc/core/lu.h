@@ -14,8 +14,7 @@
 #include <Eigen/Core>
 #include <Eigen/LU>
 
-#include "avx512.h"
-#include "eigen_kernels.h"
+#include "dense_kernels.h"
 #include "small_lu.h"
 
 namespace detexp {
@@ -166,11 +165,7 @@ void inverse_from_lu_full_columns(const T* lu, const int* perm, int n, T* x) {
 template <class T>
 SlogdetValue<T> slogdet_inplace_eigen(T* a, int n, int* perm) {
   const bool finite = all_finite(a, static_cast<index_t>(n) * n);
-  if (avx512::available()) {
-    avx512::partial_pivot_lu(a, n, perm);
-  } else {
-    eigen_kernels::partial_pivot_lu(a, n, perm);
-  }
+  dense::partial_pivot_lu(a, n, perm);
   return slogdet_from_parity<0>(a, permutation_parity(perm, n), n, finite);
 }
 
@@ -191,13 +186,6 @@ SlogdetValue<T> slogdet_inplace(T* a, int n, int* perm) {
   return slogdet_from_parity<0>(a, parity, n, finite);
 }
 
-// y := U^{-1} L^{-1} (row-major), see eigen_kernels::inverse_unpermuted_rows.
-template <class T>
-void inverse_unpermuted_rows(const T* lu, int n, T* y) {
-  if (avx512::available()) return avx512::inverse_unpermuted_rows(lu, n, y);
-  eigen_kernels::inverse_unpermuted_rows(lu, n, y);
-}
-
 // inv := B^{-1} (column-major, n×n) from the factors left by slogdet_inplace. `scratch` holds
 // n*n elements (used for n > kSmallLuMax).
 template <class T>
@@ -207,7 +195,7 @@ void inverse_from_lu(const T* lu, const int* perm, int n, T* scratch, T* inv) {
     return with_fixed_size(n, [&](auto fixed) { inverse_from_lu_small<decltype(fixed)::value>(lu, perm, n, inv); });
   }
   if (n <= kSmallLuMax) return inverse_from_lu_full_columns(lu, perm, n, inv);
-  inverse_unpermuted_rows(lu, n, scratch);
+  dense::inverse_unpermuted_rows(lu, n, scratch);  // y = U^{-1} L^{-1}, row-major
   for (int r = 0; r < n; ++r) {
     const T* y_row = scratch + static_cast<index_t>(r) * n;
     for (int i = 0; i < n; ++i) inv[r + static_cast<index_t>(perm[i]) * n] = y_row[i];
@@ -220,7 +208,7 @@ void inverse_from_lu(const T* lu, const int* perm, int n, T* scratch, T* inv) {
 template <class T>
 void scaled_inverse_adjoint_from_lu(const T* lu, const int* perm, int n, T k, T* scratch, T* out) {
   if (n > kSmallLuMax) {  // row r of out is row r of y, columns scattered by perm (B^{-1} = y P)
-    inverse_unpermuted_rows(lu, n, scratch);
+    dense::inverse_unpermuted_rows(lu, n, scratch);  // y = U^{-1} L^{-1}, row-major
     for (int r = 0; r < n; ++r) {
       const T* y_row = scratch + static_cast<index_t>(r) * n;
       T* out_row = out + static_cast<index_t>(r) * n;
