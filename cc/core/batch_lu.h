@@ -274,7 +274,8 @@ struct alignas(32) GroupBuffers {
   typename Pack<R>::V perm[kLanesLuMax];
 };
 
-// One group of W matrices: factors into lu/perm (LAPACK layout) and sign/logabsdet.
+// One group of W matrices: sign/logabsdet, and the factors into lu/perm (LAPACK layout) unless
+// lu is null (then only U's diagonal is read, n entries per lane instead of the n^2 write-out).
 template <int N, class R>
 void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad, GroupBuffers<R>& buf) {
   constexpr int W = Pack<R>::W;
@@ -295,22 +296,33 @@ void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad
     for (int j = i + 1; j < n; ++j) odd = mask_xor(odd, as_mask(buf.perm[i] > buf.perm[j]));
   }
   for (int l = 0; l < W; ++l) {
-    R* f = lu + l * nn;
-    int* p = perm + l * n;
+    int p[kLanesFactorMax];
     DETEXP_UNROLL
     for (int i = 0; i < n; ++i) p[i] = static_cast<int>(buf.perm[i][l]);
-    DETEXP_UNROLL
-    for (int j = 0; j < n; ++j) {
-      DETEXP_UNROLL
-      for (int i = 0; i < n; ++i) f[i + j * n] = buf.a[p[i] + j * n][l];
-    }
     const bool lane_finite = finite[l] != R(0);  // all-ones bits: a NaN, not 0
     const int parity = odd[l] != R(0) ? -1 : 1;  // all-ones bits (a NaN) where odd
-    SlogdetValue<R> v = slogdet_from_parity<0>(f, parity, n, lane_finite);
+    SlogdetValue<R> v;
+    if (lu != nullptr) {
+      R* f = lu + l * nn;
+      DETEXP_UNROLL
+      for (int j = 0; j < n; ++j) {
+        DETEXP_UNROLL
+        for (int i = 0; i < n; ++i) f[i + j * n] = buf.a[p[i] + j * n][l];
+      }
+      std::copy(p, p + n, perm + l * n);
+      v = slogdet_from_parity<0>(f, parity, n, lane_finite);
+    } else {
+      R diag[kLanesFactorMax];  // u_kk sits in the row picked at step k
+      DETEXP_UNROLL
+      for (int k = 0; k < n; ++k) diag[k] = buf.a[p[k] + k * n][l];
+      v = slogdet_from_diagonal<0>(diag, 1, parity, n, lane_finite);
+    }
     if (lane_finite && !(v.logabsdet - v.logabsdet == R(0)) && v.sign != R(0)) {
       // The elimination overflowed: redo this matrix alone, with row swaps (see lu_factor_lanes).
+      R scratch[kLanesFactorMax * kLanesFactorMax];
+      R* f = lu != nullptr ? lu + l * nn : scratch;
       std::copy(in + l * nn, in + (l + 1) * nn, f);
-      v = slogdet_inplace(f, n, p);
+      v = slogdet_inplace(f, n, lu != nullptr ? perm + l * n : p);
     }
     sign[l] = v.sign;
     lad[l] = v.logabsdet;
@@ -365,16 +377,23 @@ index_t for_each_lane_group(index_t count, int n, int max_n, Group&& group) {
 }
 
 // slogdet of `count` contiguous row-major n×n matrices (each factored as its transpose, see
-// small_lu.h), keeping the factors: lu[count, n, n], perm[count, n], sign[count], lad[count].
+// small_lu.h): sign[count], lad[count], and the factors lu[count, n, n], perm[count, n] unless lu
+// and perm are null (a forward that no gradient will read).
 template <class T>
 void slogdet_batch(const T* in, index_t count, int n, T* lu, int* perm, T* sign, real_t<T>* lad) {
   const index_t nn = static_cast<index_t>(n) * n;
+  const bool keep = lu != nullptr;
   index_t i = for_each_lane_group<T>(count, n, kLanesFactorMax, [&](auto fixed, index_t g, auto& buf) {
-    lanes::slogdet_group<decltype(fixed)::value, T>(in + g * nn, n, lu + g * nn, perm + g * n, sign + g, lad + g, buf);
+    lanes::slogdet_group<decltype(fixed)::value, T>(in + g * nn, n, keep ? lu + g * nn : nullptr,
+                                                     keep ? perm + g * n : nullptr, sign + g, lad + g, buf);
   });
+  if (i == count) return;
+  std::vector<T> scratch(keep ? 0 : nn);
+  std::vector<int> perm_scratch(keep ? 0 : n);
   for (; i < count; ++i) {
-    std::copy(in + i * nn, in + (i + 1) * nn, lu + i * nn);
-    const SlogdetValue<T> v = slogdet_inplace(lu + i * nn, n, perm + i * n);
+    T* f = keep ? lu + i * nn : scratch.data();
+    std::copy(in + i * nn, in + (i + 1) * nn, f);
+    const SlogdetValue<T> v = slogdet_inplace(f, n, keep ? perm + i * n : perm_scratch.data());
     sign[i] = v.sign;
     lad[i] = v.logabsdet;
   }

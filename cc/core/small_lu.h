@@ -124,11 +124,11 @@ DETEXP_HD int permutation_parity(int* perm, int n) {
   return parity;
 }
 
-// sign and log|det| from the factors: det(B) = det(P)^{-1} * prod_k u_kk, with det(P) = parity.
-// `finite` is false when the input held Inf or NaN: the answer is then NaN, whatever the
-// elimination produced (a NaN can be skipped by a zero pivot column).
+// sign and log|det| from U's diagonal, u_kk = diag[k * stride]: det(B) = det(P)^{-1} * prod_k u_kk,
+// with det(P) = parity. `finite` is false when the input held Inf or NaN: the answer is then NaN,
+// whatever the elimination produced (a NaN can be skipped by a zero pivot column).
 template <int N, class T>
-DETEXP_HD SlogdetValue<T> slogdet_from_parity(const T* lu, int parity, int n_runtime, bool finite) {
+DETEXP_HD SlogdetValue<T> slogdet_from_diagonal(const T* diag, int stride, int parity, int n_runtime, bool finite) {
   using R = real_t<T>;
   const int n = N > 0 ? N : n_runtime;
   SlogdetValue<T> out;
@@ -144,7 +144,7 @@ DETEXP_HD SlogdetValue<T> slogdet_from_parity(const T* lu, int parity, int n_run
   int exponent = 0;
   DETEXP_UNROLL
   for (int k = 0; k < n; ++k) {
-    const T u = lu[k + k * n];
+    const T u = diag[k * stride];
     const R m = modulus(u);
     if (m == R(0)) {
       out.sign = T(0);
@@ -171,6 +171,13 @@ DETEXP_HD SlogdetValue<T> slogdet_from_parity(const T* lu, int parity, int n_run
   out.sign = sign;
   out.logabsdet = std::log(mantissa) + R(exponent) * R(0.693147180559945309417232121458176568);
   return out;
+}
+
+// The same from the column-major factors lu[] of slogdet_inplace.
+template <int N, class T>
+DETEXP_HD SlogdetValue<T> slogdet_from_parity(const T* lu, int parity, int n_runtime, bool finite) {
+  const int n = N > 0 ? N : n_runtime;
+  return slogdet_from_diagonal<N>(lu, n + 1, parity, n, finite);
 }
 
 // The same from the permutation vector (its parity by cycle decomposition).

@@ -28,23 +28,29 @@ class SlogdetOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     SquareBatchShape sh;
     OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "slogdet: input", &sh));
-    Tensor *sign, *logabsdet, *lu, *perm;
-    TensorShape perm_shape = sh.batch_shape;
-    perm_shape.AddDim(sh.n);
+    Tensor *sign, *logabsdet, *lu = nullptr, *perm = nullptr;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, sh.batch_shape, &sign));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, sh.batch_shape, &logabsdet));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, a.shape(), &lu));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, perm_shape, &perm));
+    // The factors are for the gradients. In a graph where nothing reads them (a forward without a
+    // tape) the executor marks them not required; skipping them saves their n^2 write-out.
+    // Eager execution marks every output required.
+    const bool keep_factors = ctx->output_required(2) || ctx->output_required(3);
+    if (keep_factors) {
+      TensorShape perm_shape = sh.batch_shape;
+      perm_shape.AddDim(sh.n);
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(2, a.shape(), &lu));
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(3, perm_shape, &perm));
+    }
     const int n = sh.n;
     const index_t nn = static_cast<index_t>(n) * n;
     const T* in = a.flat<T>().data();
-    T* lu_out = lu->flat<T>().data();
-    int* perm_out = perm->flat<int>().data();
+    T* lu_out = keep_factors ? lu->flat<T>().data() : nullptr;
+    int* perm_out = keep_factors ? perm->flat<int>().data() : nullptr;
     T* sign_out = sign->flat<T>().data();
     real_t<T>* lad_out = logabsdet->flat<real_t<T>>().data();
     ForEachMatrix(ctx, sh.batch, CubicCost(n), [&](int64_t begin, int64_t end) {
-      slogdet_batch(in + begin * nn, end - begin, n, lu_out + begin * nn, perm_out + begin * n,
-                    sign_out + begin, lad_out + begin);
+      slogdet_batch(in + begin * nn, end - begin, n, keep_factors ? lu_out + begin * nn : nullptr,
+                    keep_factors ? perm_out + begin * n : nullptr, sign_out + begin, lad_out + begin);
     });
   }
 };
