@@ -489,6 +489,8 @@ void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, inde
 }
 
 // inv[i] = B_i^{-1} (column-major, i.e. A_i^{-1} row-major) from the factors of slogdet_batch.
+// inv may be lu itself (the TF kernel reuses the factors' buffer), here and in
+// scaled_inverse_adjoint_batch: every matrix's factors are read before its result is written.
 template <class T>
 void inverse_from_lu_batch(const T* lu, const int* perm, index_t count, int n, T* inv) {
   const index_t nn = static_cast<index_t>(n) * n;
@@ -496,8 +498,17 @@ void inverse_from_lu_batch(const T* lu, const int* perm, index_t count, int n, T
     lanes::inverse_group<decltype(fixed)::value, T>(lu + g * nn, perm + g * n, nullptr, n, false, inv + g * nn, buf);
   });
   if (i == count) return;
-  std::vector<T> scratch(n > kSmallLuMax ? nn : 0);
-  for (; i < count; ++i) inverse_from_lu(lu + i * nn, perm + i * n, n, scratch.data(), inv + i * nn);
+  // n > kSmallLuMax works in `scratch` already; smaller n solves column by column out of lu, so
+  // the result goes through `result` first.
+  std::vector<T> scratch(n > kSmallLuMax ? nn : 0), result(n > kSmallLuMax ? 0 : nn);
+  for (; i < count; ++i) {
+    if (n > kSmallLuMax) {
+      inverse_from_lu(lu + i * nn, perm + i * n, n, scratch.data(), inv + i * nn);
+    } else {
+      inverse_from_lu(lu + i * nn, perm + i * n, n, scratch.data(), result.data());
+      std::copy(result.begin(), result.end(), inv + i * nn);
+    }
+  }
 }
 
 }  // namespace detexp

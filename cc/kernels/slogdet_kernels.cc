@@ -66,7 +66,7 @@ class InverseFromLuOp : public OpKernel {
     SquareBatchShape sh;
     OP_REQUIRES_OK(ctx, CheckLuFactors(lu, perm, nullptr, "inverse_from_lu", &sh));
     Tensor* inv;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &inv));
+    OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, lu.shape(), &inv));
     const int n = sh.n;
     const index_t nn = static_cast<index_t>(n) * n;
     const T* f = lu.flat<T>().data();
@@ -89,8 +89,11 @@ class SlogdetBackwardOp : public OpKernel {
     const Tensor& k = ctx->input(3);
     SquareBatchShape sh;
     OP_REQUIRES_OK(ctx, CheckLuFactors(lu, perm, &k, "slogdet_backward", &sh));
+    // The gradient may take over the factors' buffer when nothing else reads them (the usual
+    // backward): each matrix's factors are read before its gradient is written, and a fresh
+    // output of tens of MB costs its page faults. Same below for the inverse.
     Tensor* grad;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &grad));
+    OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, lu.shape(), &grad));
     const int n = sh.n;
     const index_t nn = static_cast<index_t>(n) * n;
     const T* f = lu.flat<T>().data();
