@@ -30,8 +30,8 @@ namespace detexp {
 // factorization's extra work (implicit pivoting touches every row at every step) catches up with
 // the per-matrix path beyond n = 16; the triangular solves of the inverse have no such overhead.
 // Single-thread ns per matrix, float32, lanes / per-matrix (this machine): factorization n = 4
-// 73 / 127, n = 8 235 / 502, n = 16 979 / 1157, n = 24 2346 / 2033; inverse n = 4 12 / 70,
-// n = 16 789 / 3087, n = 24 1965 / 7104.
+// 73 / 127, n = 8 235 / 502, n = 16 979 / 1157, n = 24 2346 / 2033; inverse n = 4 11 / 70,
+// n = 16 265-420 / 3087, n = 24 1226 / 7104.
 constexpr int kLanesLuMax = 24;
 constexpr int kLanesFactorMax = 16;
 constexpr int kLanesMaskGatherMax = 7;  // see lu_factor_lanes
@@ -98,7 +98,8 @@ void load_lanes(const R* src, index_t stride, int count, typename Pack<R>::V* v)
 }
 
 // Asks for the next group's W matrices (count elements each, contiguous) while this one computes:
-// the group's loads otherwise wait on memory at every cache line (batches are tens of MB).
+// the group's loads otherwise wait on memory at every cache line (batches are tens of MB). Past
+// the last group this touches nothing: prefetches never fault.
 template <class R>
 inline void prefetch_next_group(const R* group_start, index_t count) {
   constexpr int W = Pack<R>::W;
