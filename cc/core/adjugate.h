@@ -18,6 +18,9 @@
 
 namespace detexp {
 
+template <class T>
+using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+
 // adj(B) from a computed SVD (Eigen's JacobiSVD or BDCSVD with full U and V).
 template <class T, class Svd>
 void adjugate_from_svd(const Svd& svd, int n, Eigen::Map<ColMajor<T>>& adj) {

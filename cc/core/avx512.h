@@ -17,15 +17,16 @@ namespace avx512 {
 // variable DETEXP_AVX512=0 turns these kernels off (read once).
 bool available();
 
+// X(T) for the four dtypes; avx512_kernels.cc defines what this header declares with it. (Not
+// scalar.h's DETEXP_FOR_EACH_DTYPE: the AVX-512 file includes nothing of detexp but this header.)
+#define DETEXP_AVX512_FOR_EACH_DTYPE(X) X(float) X(double) X(std::complex<float>) X(std::complex<double>)
+
 // The kernels of eigen_kernels.h (same contracts), for the four dtypes.
 #define DETEXP_AVX512_DECLARE(T)                                             \
   void gemm(int n, const T* a, const T* b, T* c, bool accumulate);          \
   void partial_pivot_lu(T* a, int n, int* perm);                           \
   void inverse_unpermuted_rows(const T* lu, int n, T* y);
-DETEXP_AVX512_DECLARE(float)
-DETEXP_AVX512_DECLARE(double)
-DETEXP_AVX512_DECLARE(std::complex<float>)
-DETEXP_AVX512_DECLARE(std::complex<double>)
+DETEXP_AVX512_FOR_EACH_DTYPE(DETEXP_AVX512_DECLARE)
 #undef DETEXP_AVX512_DECLARE
 
 }  // namespace avx512

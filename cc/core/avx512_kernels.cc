@@ -17,10 +17,7 @@ namespace kernels = ::detexp_avx512_private::eigen_kernels;
   void gemm(int n, const T* a, const T* b, T* c, bool accumulate) { kernels::gemm(n, a, b, c, accumulate); } \
   void partial_pivot_lu(T* a, int n, int* perm) { kernels::partial_pivot_lu(a, n, perm); }         \
   void inverse_unpermuted_rows(const T* lu, int n, T* y) { kernels::inverse_unpermuted_rows(lu, n, y); }
-DETEXP_AVX512_DEFINE(float)
-DETEXP_AVX512_DEFINE(double)
-DETEXP_AVX512_DEFINE(std::complex<float>)
-DETEXP_AVX512_DEFINE(std::complex<double>)
+DETEXP_AVX512_FOR_EACH_DTYPE(DETEXP_AVX512_DEFINE)
 #undef DETEXP_AVX512_DEFINE
 
 }  // namespace avx512

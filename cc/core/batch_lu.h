@@ -20,7 +20,9 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include "lu.h"
 

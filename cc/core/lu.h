@@ -11,9 +11,6 @@
 #include <type_traits>
 #include <utility>
 
-#include <Eigen/Core>
-#include <Eigen/LU>
-
 #include "dense_kernels.h"
 #include "small_lu.h"
 
@@ -22,9 +19,6 @@ namespace detexp {
 // Sizes up to this use the full-column elimination below (trip count n, vectorised); beyond it
 // the right-looking one (lu_factor_right_looking) is faster (measured with `python -m detexp.bench`).
 constexpr int kSmallLuMax = 24;
-
-template <class T>
-using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 
 // Calls fn(std::integral_constant<int, N>) with N = n for n <= kFixedMax (code specialised for the
 // size: loops of known trip count, unrolled and vectorised), and N = 0 (run-time n) otherwise.

@@ -1,8 +1,6 @@
 // dx.numpy.slogdet / inverse / adjugate over cc/core, without TF. Arrays are C-contiguous
 // row-major; like the TF kernels, each slice goes to cc/core as its (harmless) transpose.
-#include <algorithm>
 #include <complex>
-#include <vector>
 
 #include "array_util.h"
 #include "cc/core/adjugate.h"
