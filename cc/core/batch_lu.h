@@ -11,7 +11,7 @@
 // with a select chain, and eliminates column k from the other unused rows. Rows then hold their
 // multipliers (columns < the step they were chosen at) and their U row (columns >= it), so the
 // LAPACK-layout factors of small_lu.h are the rows in pick order, perm[i] = the row picked at step
-// i; the write-out gathers them per lane. Same factors as xGETF2 up to ties, and the consumers
+// i; lu_factor_lanes extracts each row as it is picked. Same factors as xGETF2 up to ties, and the consumers
 // (inverse_from_lu, the GPU kernels) read this layout.
 //
 // Real float32/float64 only; complex input and sizes above kLanesLuMax take the per-matrix path.
@@ -166,8 +166,14 @@ inline Pack<double>::V abs_of(Pack<double>::V a) {
 
 // Implicit-pivoting LU of the W column-major matrices in a[] (see the top of the file).
 // picked[k][l] = the row chosen at step k in lane l (as a float: exact for n < 2^24).
+// Unless lapack is null it also receives the LAPACK-layout factors (column-major, row k = the row
+// picked at step k), still lanes-parallel: step k extracts the pivot row whole, its multipliers
+// (columns < k, final by then) along with the U part the elimination needs. That costs W n/2
+// extra lane loads per step; gathering the n^2 entries per lane after the factorization cost as
+// much as the factorization itself (perf, n = 16), and the result can leave with vector stores.
 template <int N, class R>
-void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V* picked) {
+void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V* picked,
+                     typename Pack<R>::V* lapack = nullptr) {
   using V = typename Pack<R>::V;
   constexpr int W = Pack<R>::W;
   constexpr int kMax = N > 0 ? N : kLanesLuMax;
@@ -197,26 +203,32 @@ void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V*
       is_p[i] = as_mask(p == R(i));
       used[i] = mask_or(used[i], is_p[i]);
     }
-    // The pivot row's trailing part, u[k, j] for j >= k. Small n: by masks over all n rows
-    // (exactly one is_p[i] is set per lane), n^3/2 and-or pairs in all; from n = 8 on, W scalar
-    // loads per column cost less (10-17% faster at n = 12, 16, single-thread microbenchmark).
+    // The pivot row's trailing part, u[k, j] for j >= k (and its multipliers, j < k, for
+    // lapack). Small n: by masks over all n rows (exactly one is_p[i] is set per lane), n^3/2
+    // and-or pairs in all; from n = 8 on, W scalar loads per column cost less (10-17% faster at
+    // n = 12, 16, single-thread microbenchmark).
+    const int j_first = lapack != nullptr ? 0 : k;
     if (n <= kLanesMaskGatherMax) {
       DETEXP_UNROLL
-      for (int j = k; j < n; ++j) {
+      for (int j = j_first; j < n; ++j) {
         const V* cj = a + j * n;
         V r = zero;
         DETEXP_UNROLL
         for (int i = 0; i < n; ++i) r = mask_or(r, mask_and(is_p[i], cj[i]));
-        prow[j] = r;
+        if (j >= k) prow[j] = r;
+        if (lapack != nullptr) lapack[k + j * n] = r;
       }
     } else {  // lane by lane
       int row[W];
       for (int l = 0; l < W; ++l) row[l] = static_cast<int>(p[l]);
-      for (int j = k; j < n; ++j) {
+      for (int j = j_first; j < n; ++j) {
         const V* cj = a + j * n;
         alignas(sizeof(V)) R r[W];
         for (int l = 0; l < W; ++l) r[l] = cj[row[l]][l];
-        __builtin_memcpy(&prow[j], r, sizeof(V));
+        V v;
+        __builtin_memcpy(&v, r, sizeof(V));
+        if (j >= k) prow[j] = v;
+        if (lapack != nullptr) lapack[k + j * n] = v;
       }
     }
     // A zero pivot means the unused part of the column is zero: no elimination (xGETF2). The
@@ -346,6 +358,14 @@ void inverse_from_lu_lanes(const typename Pack<R>::V* lu, const typename Pack<R>
   }
 }
 
+// Lane l of the result = col[rows[l]][l]: one entry per lane from a per-lane row.
+template <class R>
+inline typename Pack<R>::V pick_lanes(const typename Pack<R>::V* col, typename Pack<R>::V rows) {
+  typename Pack<R>::V r;
+  for (int l = 0; l < Pack<R>::W; ++l) r[l] = col[static_cast<int>(rows[l])][l];
+  return r;
+}
+
 template <class R>
 struct alignas(32) GroupBuffers {
   typename Pack<R>::V a[kLanesLuMax * kLanesLuMax];
@@ -366,7 +386,8 @@ void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad
   // Lanes whose input holds Inf or NaN (x - x != 0) answer NaN, whatever the elimination does.
   V finite = as_mask(buf.a[0] == buf.a[0]);
   for (index_t e = 0; e < nn; ++e) finite = mask_and(finite, as_mask(buf.a[e] - buf.a[e] == V{} * 0));
-  lu_factor_lanes<N, R>(buf.a, n, buf.perm);
+  const bool keep = lu != nullptr;
+  lu_factor_lanes<N, R>(buf.a, n, buf.perm, keep ? buf.b : nullptr);
   // The sign of each lane's permutation, (-1)^(number of inversions), for all lanes at once (the
   // per-lane cycle walk of permutation_parity was a quarter of this function at n = 16, perf).
   V odd = V{} * 0;
@@ -375,34 +396,26 @@ void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad
     DETEXP_UNROLL
     for (int j = i + 1; j < n; ++j) odd = mask_xor(odd, as_mask(buf.perm[i] > buf.perm[j]));
   }
+  // U's diagonal, lanes-parallel: u_kk sits in the row picked at step k (in buf.b already when
+  // the factors are kept). Then the factors leave through vector stores.
+  V diag[kLanesFactorMax];
+  DETEXP_UNROLL
+  for (int k = 0; k < n; ++k) diag[k] = keep ? buf.b[k + k * n] : pick_lanes<R>(buf.a + k * n, buf.perm[k]);
+  if (keep) store_lanes(buf.b, static_cast<int>(nn), nn, lu);
   for (int l = 0; l < W; ++l) {
     int p[kLanesFactorMax];
     DETEXP_UNROLL
     for (int i = 0; i < n; ++i) p[i] = static_cast<int>(buf.perm[i][l]);
+    if (keep) std::copy(p, p + n, perm + l * n);
     const bool lane_finite = finite[l] != R(0);  // all-ones bits: a NaN, not 0
     const int parity = odd[l] != R(0) ? -1 : 1;  // all-ones bits (a NaN) where odd
-    SlogdetValue<R> v;
-    if (lu != nullptr) {
-      R* f = lu + l * nn;
-      DETEXP_UNROLL
-      for (int j = 0; j < n; ++j) {
-        DETEXP_UNROLL
-        for (int i = 0; i < n; ++i) f[i + j * n] = buf.a[p[i] + j * n][l];
-      }
-      std::copy(p, p + n, perm + l * n);
-      v = slogdet_from_parity<0>(f, parity, n, lane_finite);
-    } else {
-      R diag[kLanesFactorMax];  // u_kk sits in the row picked at step k
-      DETEXP_UNROLL
-      for (int k = 0; k < n; ++k) diag[k] = buf.a[p[k] + k * n][l];
-      v = slogdet_from_diagonal<0>(diag, 1, parity, n, lane_finite);
-    }
+    SlogdetValue<R> v = slogdet_from_diagonal<0>(reinterpret_cast<const R*>(diag) + l, W, parity, n, lane_finite);
     if (lane_finite && !(v.logabsdet - v.logabsdet == R(0)) && v.sign != R(0)) {
       // The elimination overflowed: redo this matrix alone, with row swaps (see lu_factor_lanes).
       R scratch[kLanesFactorMax * kLanesFactorMax];
-      R* f = lu != nullptr ? lu + l * nn : scratch;
+      R* f = keep ? lu + l * nn : scratch;
       std::copy(in + l * nn, in + (l + 1) * nn, f);
-      v = slogdet_inplace(f, n, lu != nullptr ? perm + l * n : p);
+      v = slogdet_inplace(f, n, keep ? perm + l * n : p);
     }
     sign[l] = v.sign;
     lad[l] = v.logabsdet;
