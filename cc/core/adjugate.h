@@ -14,6 +14,7 @@
 #include <Eigen/LU>
 #include <Eigen/SVD>
 
+#include "avx512.h"
 #include "lu.h"
 
 namespace detexp {
@@ -48,6 +49,7 @@ constexpr int kJacobiSvdMax = 16;
 
 template <class T>
 void adjugate(const T* b, int n, T* out) {
+  DETEXP_USE_AVX512(adjugate(b, n, out));
   using R = real_t<T>;
   Eigen::Map<ColMajor<T>> adj(out, n, n);
   if (n == 0) return;

@@ -1,33 +1,51 @@
-// The Eigen kernels of eigen_kernels.h compiled for AVX-512 and chosen at run time.
+// The cc/core entry points compiled a second time for AVX-512 and chosen at run time.
 //
-// The build targets AVX (TF's own baseline), where Eigen's GEMM runs 8-wide without FMA. On a
-// CPU with AVX-512 the same kernels compiled for it (cc/core/avx512_kernels.cc: a private copy of
-// Eigen's and eigen_kernels.h's templates under other namespace names, so nothing instantiated
-// there is shared with the AVX build at link time) are 2-3x faster: Eigen GEMM, one thread, this
-// 2-core Xeon, n = 32..256: float32 37-45 -> 84-128 GFlop/s, float64 14-24 -> 38-57 GFlop/s.
-// Chosen by dense_kernels.h, for expm.h's mat_mul (dynamic sizes) and lu.h's large-n LU and inverse.
+// The build targets AVX (TF's own baseline): 8-wide float32 without FMA. On a CPU with AVX-512
+// every entry point of cc/core/instances/instantiate.h is also compiled with AVX-512, AVX2 and
+// FMA (cc/core/instances/avx512_*.cc: a private copy of cc/core and Eigen under other namespace
+// names, so nothing instantiated there can stand in for the AVX build's at link time). The
+// AVX build's entry points hand over to that copy first thing (DETEXP_USE_AVX512), so a call runs
+// wholly in one copy. Compiled without contracting our multiply-adds (CMakeLists.txt): the real
+// log-determinant family gives the same bits either way; Eigen's packet math fuses on its own. Measured on this 2-core EPYC (AVX-512), one thread:
+//   - Eigen GEMM (expm's products for n > 16), n = 32..256: 2-3x.
+//   - the lanes slogdet of batch_lu.h, float32: 15-25% (FMA, vpternlog selects, AVX2 masks).
 #pragma once
 
 #include <complex>
+#include <cstdint>
 
 namespace detexp {
 namespace avx512 {
 
 // True when the CPU and OS support AVX-512 F/DQ/VL/BW, AVX2 and FMA, unless the environment
-// variable DETEXP_AVX512=0 turns these kernels off (read once).
+// variable DETEXP_AVX512=0 turns the AVX-512 copy off (read once).
 bool available();
 
-// X(T) for the four dtypes; avx512_kernels.cc defines what this header declares with it. (Not
-// scalar.h's DETEXP_FOR_EACH_DTYPE: the AVX-512 file includes nothing of detexp but this header.)
-#define DETEXP_AVX512_FOR_EACH_DTYPE(X) X(float) X(double) X(std::complex<float>) X(std::complex<double>)
+// X(T, real type of T) for the four dtypes. (Not scalar.h's DETEXP_FOR_EACH_DTYPE: this header
+// is included before the AVX-512 copy renames namespace detexp, and includes nothing of detexp.)
+#define DETEXP_AVX512_FOR_EACH_DTYPE(X) \
+  X(float, float) X(double, double) X(std::complex<float>, float) X(std::complex<double>, double)
 
-// The kernels of eigen_kernels.h (same contracts), for the four dtypes.
-#define DETEXP_AVX512_DECLARE(T)                                             \
-  void gemm(int n, const T* a, const T* b, T* c, bool accumulate);          \
-  void partial_pivot_lu(T* a, int n, int* perm);                           \
-  void inverse_unpermuted_rows(const T* lu, int n, T* y);
+// The entry points of cc/core (same contracts as the templates of the same names), as overloads.
+#define DETEXP_AVX512_DECLARE(T, R)                                                          \
+  void slogdet_batch(const T* in, std::int64_t count, int n, T* lu, int* perm, T* sign, R* lad); \
+  void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, std::int64_t count, int n, T* out); \
+  void inverse_from_lu_batch(const T* lu, const int* perm, std::int64_t count, int n, T* inv); \
+  void adjugate(const T* b, int n, T* out);                                                  \
+  void expm_matrix(const T* a, int n, T* out);                                               \
+  void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l);                       \
+  void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, T* out);
 DETEXP_AVX512_FOR_EACH_DTYPE(DETEXP_AVX512_DECLARE)
 #undef DETEXP_AVX512_DECLARE
 
 }  // namespace avx512
 }  // namespace detexp
+
+// First statement of an entry point of the AVX build: `DETEXP_USE_AVX512(f(args));` returns
+// avx512::f(args) where available(). Empty inside the AVX-512 copy (DETEXP_AVX512_BUILD).
+#ifdef DETEXP_AVX512_BUILD
+#define DETEXP_USE_AVX512(call)
+#else
+#define DETEXP_USE_AVX512(call) \
+  if (::detexp::avx512::available()) return ::detexp::avx512::call
+#endif

@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "avx512.h"
 #include "lu.h"
 
 namespace detexp {
@@ -472,6 +473,7 @@ index_t for_each_lane_group(index_t count, int n, int max_n, Group&& group) {
 // and perm are null (a forward that no gradient will read).
 template <class T>
 void slogdet_batch(const T* in, index_t count, int n, T* lu, int* perm, T* sign, real_t<T>* lad) {
+  DETEXP_USE_AVX512(slogdet_batch(in, count, n, lu, perm, sign, lad));
   const index_t nn = static_cast<index_t>(n) * n;
   const bool keep = lu != nullptr;
   index_t i = for_each_lane_group<T>(count, n, kLanesFactorMax, [&](auto fixed, index_t g, auto& buf) {
@@ -493,6 +495,7 @@ void slogdet_batch(const T* in, index_t count, int n, T* lu, int* perm, T* sign,
 // out[i] = k[i] * A_i^{-H} (row-major) from the factors of slogdet_batch: the slogdet backward.
 template <class T>
 void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, index_t count, int n, T* out) {
+  DETEXP_USE_AVX512(scaled_inverse_adjoint_batch(lu, perm, k, count, n, out));
   const index_t nn = static_cast<index_t>(n) * n;
   index_t i = for_each_lane_group<T>(count, n, kLanesLuMax, [&](auto fixed, index_t g, auto& buf) {
     lanes::inverse_group<decltype(fixed)::value, T>(lu + g * nn, perm + g * n, k + g, n, true, out + g * nn, buf);
@@ -509,6 +512,7 @@ void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, inde
 // scaled_inverse_adjoint_batch: every matrix's factors are read before its result is written.
 template <class T>
 void inverse_from_lu_batch(const T* lu, const int* perm, index_t count, int n, T* inv) {
+  DETEXP_USE_AVX512(inverse_from_lu_batch(lu, perm, count, n, inv));
   const index_t nn = static_cast<index_t>(n) * n;
   index_t i = for_each_lane_group<T>(count, n, kLanesLuMax, [&](auto fixed, index_t g, auto& buf) {
     lanes::inverse_group<decltype(fixed)::value, T>(lu + g * nn, perm + g * n, nullptr, n, false, inv + g * nn, buf);

@@ -1,6 +1,5 @@
 // The Eigen-based dense kernels of cc/core (square products, partial-pivot LU, the inverse from
-// LU factors), self-contained so that cc/core/avx512_kernels.cc can compile a second copy of
-// them for AVX-512 under other namespace names (see avx512.h). Include nothing else here.
+// LU factors). The AVX-512 copy of cc/core (avx512.h) has its own, compiled for AVX-512.
 #pragma once
 
 #include <algorithm>

@@ -35,7 +35,8 @@
 
 #include "expm_2x2.h"
 #include "expm_coefficients.h"
-#include "dense_kernels.h"
+#include "avx512.h"
+#include "eigen_kernels.h"
 #include "scalar.h"
 #include "small_lu.h"
 
@@ -134,8 +135,8 @@ real_t<typename Mat::Scalar> norm1_est_product(const Mat& x, const Mat& y) {
 
 // c = a b (or c += a b). Fixed sizes up to 8: Eigen's coefficient-based lazy product, fully
 // unrolled (4-15x faster than its GEMM path at n = 8, measured); n = 16: column AXPYs on fixed
-// columns (1.3-2.6x faster than GEMM); otherwise Eigen's blocked GEMM, compiled for AVX-512 where
-// the CPU has it (dense_kernels.h).
+// columns (1.3-2.6x faster than GEMM); otherwise Eigen's blocked GEMM (2-3x faster in the
+// AVX-512 copy of avx512.h, which this runs in where the CPU has AVX-512).
 template <class Mat>
 void mat_mul(Mat& c, const Mat& a, const Mat& b, bool accumulate = false) {
   constexpr int N = Mat::RowsAtCompileTime;
@@ -153,7 +154,7 @@ void mat_mul(Mat& c, const Mat& a, const Mat& b, bool accumulate = false) {
     }
   } else {  // every product here is of n×n matrices
     if (!accumulate) c.resize(a.rows(), a.cols());  // as an Eigen assignment would
-    dense::gemm(static_cast<int>(a.rows()), a.data(), b.data(), c.data(), accumulate);
+    eigen_kernels::gemm(static_cast<int>(a.rows()), a.data(), b.data(), c.data(), accumulate);
   }
 }
 
@@ -537,6 +538,7 @@ void dispatch_expm_size(int n, F&& f) {
 // matrices take the closed form of expm_2x2.h (no squarings); everything else scaling and squaring.
 template <class T>
 void expm_matrix(const T* a, int n, T* out) {
+  DETEXP_USE_AVX512(expm_matrix(a, n, out));
   if (n <= 0) return;
   if (n == 1) {
     out[0] = all_finite(a, 1) ? T(std::exp(a[0])) : make_scalar<T>(quiet_nan<real_t<T>>());
@@ -554,6 +556,7 @@ void expm_matrix(const T* a, int n, T* out) {
 // (r, l) := (exp(A), L(A, E)); r may be null. NaN/Inf in A or E gives NaN in l.
 template <class T>
 void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l) {
+  DETEXP_USE_AVX512(expm_frechet_matrix(a, e, n, r, l));
   if (n <= 0) return;
   if (n == 1) {  // exp is its own derivative
     const T x = T(std::exp(a[0]));
@@ -571,6 +574,7 @@ void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l) {
 // the degree and scaling expm_matrix uses for A.
 template <class T>
 void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, T* out) {
+  DETEXP_USE_AVX512(expm_frechet_adjoint_matrix(a, g, n, out));
   if (n <= 0) return;
   if (n == 1) {
     out[0] = all_finite(a, 1) && all_finite(g, 1) ? T(std::exp(conj_of(a[0]))) * g[0]

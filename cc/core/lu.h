@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "dense_kernels.h"
+#include "eigen_kernels.h"
 #include "small_lu.h"
 
 namespace detexp {
@@ -159,7 +159,7 @@ void inverse_from_lu_full_columns(const T* lu, const int* perm, int n, T* x) {
 template <class T>
 SlogdetValue<T> slogdet_inplace_eigen(T* a, int n, int* perm) {
   const bool finite = all_finite(a, static_cast<index_t>(n) * n);
-  dense::partial_pivot_lu(a, n, perm);
+  eigen_kernels::partial_pivot_lu(a, n, perm);
   return slogdet_from_parity<0>(a, permutation_parity(perm, n), n, finite);
 }
 
@@ -189,7 +189,7 @@ void inverse_from_lu(const T* lu, const int* perm, int n, T* scratch, T* inv) {
     return with_fixed_size(n, [&](auto fixed) { inverse_from_lu_small<decltype(fixed)::value>(lu, perm, n, inv); });
   }
   if (n <= kSmallLuMax) return inverse_from_lu_full_columns(lu, perm, n, inv);
-  dense::inverse_unpermuted_rows(lu, n, scratch);  // y = U^{-1} L^{-1}, row-major
+  eigen_kernels::inverse_unpermuted_rows(lu, n, scratch);  // y = U^{-1} L^{-1}, row-major
   for (int r = 0; r < n; ++r) {
     const T* y_row = scratch + static_cast<index_t>(r) * n;
     for (int i = 0; i < n; ++i) inv[r + static_cast<index_t>(perm[i]) * n] = y_row[i];
@@ -202,7 +202,7 @@ void inverse_from_lu(const T* lu, const int* perm, int n, T* scratch, T* inv) {
 template <class T>
 void scaled_inverse_adjoint_from_lu(const T* lu, const int* perm, int n, T k, T* scratch, T* out) {
   if (n > kSmallLuMax) {  // row r of out is row r of y, columns scattered by perm (B^{-1} = y P)
-    dense::inverse_unpermuted_rows(lu, n, scratch);  // y = U^{-1} L^{-1}, row-major
+    eigen_kernels::inverse_unpermuted_rows(lu, n, scratch);  // y = U^{-1} L^{-1}, row-major
     for (int r = 0; r < n; ++r) {
       const T* y_row = scratch + static_cast<index_t>(r) * n;
       T* out_row = out + static_cast<index_t>(r) * n;

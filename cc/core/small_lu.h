@@ -226,13 +226,13 @@ template <class T>
 DETEXP_HD bool all_finite(const T* a, index_t count) {
   using R = real_t<T>;
   R part[8] = {};
-  index_t i = 0;
-  for (; i + 8 <= count; i += 8) {
+  const index_t whole = count - count % 8;
+  for (index_t i = 0; i < whole; i += 8) {
     DETEXP_UNROLL
     for (int t = 0; t < 8; ++t) part[t] += zero_if_finite(a[i + t]);
   }
   R total = 0;
-  for (; i < count; ++i) total += zero_if_finite(a[i]);
+  for (index_t i = whole; i < count; ++i) total += zero_if_finite(a[i]);
   for (int t = 0; t < 8; ++t) total += part[t];
   return total == R(0);
 }

@@ -1,6 +1,7 @@
 // Explicit instantiations of the cc/core entry points for one dtype, DETEXP_INSTANCE_T.
 // Each dtype gets its own translation unit (f32.cc, ...) so that a parallel build compiles them
-// side by side, and the op library and the pybind11 module share the object code.
+// side by side, and the op library and the pybind11 module share the object code. avx512_*.cc
+// compile the same list again for AVX-512 (cc/core/avx512.h).
 #define DETEXP_CORE_INSTANTIATE
 #include "cc/core/adjugate.h"
 #include "cc/core/batch_lu.h"

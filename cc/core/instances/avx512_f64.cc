@@ -1,0 +1,2 @@
+#define DETEXP_INSTANCE_T double
+#include "avx512_instantiate.h"

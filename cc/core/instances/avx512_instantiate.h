@@ -1,0 +1,36 @@
+// The AVX-512 copy of cc/core's entry points for one dtype (see cc/core/avx512.h), compiled with
+// AVX-512 flags (CMakeLists.txt). cc/core and Eigen are renamed for this translation unit alone;
+// the functions declared by avx512.h forward to the renamed templates.
+#define DETEXP_AVX512_BUILD  // before avx512.h: DETEXP_USE_AVX512 is empty in this copy
+#include "cc/core/avx512.h"  // then, before the renaming: its declarations keep namespace detexp
+
+#define Eigen detexp_eigen_avx512
+#define detexp detexp_avx512_private
+#include "instantiate.h"
+#undef detexp
+
+namespace detexp {
+namespace avx512 {
+
+namespace copy = ::detexp_avx512_private;
+using T = DETEXP_INSTANCE_T;
+using R = copy::real_t<T>;
+
+void slogdet_batch(const T* in, std::int64_t count, int n, T* lu, int* perm, T* sign, R* lad) {
+  copy::slogdet_batch<T>(in, count, n, lu, perm, sign, lad);
+}
+void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, std::int64_t count, int n, T* out) {
+  copy::scaled_inverse_adjoint_batch<T>(lu, perm, k, count, n, out);
+}
+void inverse_from_lu_batch(const T* lu, const int* perm, std::int64_t count, int n, T* inv) {
+  copy::inverse_from_lu_batch<T>(lu, perm, count, n, inv);
+}
+void adjugate(const T* b, int n, T* out) { copy::adjugate<T>(b, n, out); }
+void expm_matrix(const T* a, int n, T* out) { copy::expm_matrix<T>(a, n, out); }
+void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l) { copy::expm_frechet_matrix<T>(a, e, n, r, l); }
+void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, T* out) {
+  copy::expm_frechet_adjoint_matrix<T>(a, g, n, out);
+}
+
+}  // namespace avx512
+}  // namespace detexp
