@@ -17,6 +17,26 @@ def time_call(fn, min_time=0.2, max_repeats=50):
     return 1e3 * float(np.median(times))
 
 
+def time_interleaved(fns, min_time=0.4, max_rounds=50):
+    """Median wall times in ms of the callables in fns (a dict), after one warm-up call each.
+
+    Each round calls every function once, in turn, so that all of them see the same phases of a
+    noisy machine (timing one after the other let a slow phase fall on one side of a ratio only).
+    """
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
+    start = time.perf_counter()
+    rounds = 0
+    while rounds < 3 or (time.perf_counter() - start < min_time and rounds < max_rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+        rounds += 1
+    return {name: 1e3 * float(np.median(ts)) for name, ts in times.items()}
+
+
 def batch_for(n, itemsize, target_bytes):
     """A batch size whose [batch, n, n] input is about target_bytes (at least 1)."""
     return max(1, int(target_bytes // (n * n * itemsize)))
