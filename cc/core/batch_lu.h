@@ -11,8 +11,8 @@
 // with a select chain, and eliminates column k from the other unused rows. Rows then hold their
 // multipliers (columns < the step they were chosen at) and their U row (columns >= it), so the
 // LAPACK-layout factors of small_lu.h are the rows in pick order, perm[i] = the row picked at step
-// i; lu_factor_lanes extracts each row as it is picked. Same factors as xGETF2 up to ties, and the consumers
-// (inverse_from_lu, the GPU kernels) read this layout.
+// i; lu_factor_lanes extracts each row as it is picked. Same factors as xGETF2 up to ties, and
+// the consumers (inverse_from_lu, the GPU kernels) read this layout.
 //
 // Real float32/float64 only; complex input and sizes above kLanesLuMax take the per-matrix path.
 // GCC/Clang vector extensions plus AVX transposes (the build targets AVX, as TF's wheel does).
@@ -410,7 +410,8 @@ void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad
     if (keep) std::copy(p, p + n, perm + l * n);
     const bool lane_finite = finite[l] != R(0);  // all-ones bits: a NaN, not 0
     const int parity = odd[l] != R(0) ? -1 : 1;  // all-ones bits (a NaN) where odd
-    SlogdetValue<R> v = slogdet_from_diagonal<0>(reinterpret_cast<const R*>(diag) + l, W, parity, n, lane_finite);
+    const R* lane_diag = reinterpret_cast<const R*>(diag) + l;  // stride W
+    SlogdetValue<R> v = slogdet_from_diagonal<0>(lane_diag, W, parity, n, lane_finite);
     if (lane_finite && !(v.logabsdet - v.logabsdet == R(0)) && v.sign != R(0)) {
       // The elimination overflowed: redo this matrix alone, with row swaps (see lu_factor_lanes).
       R scratch[kLanesFactorMax * kLanesFactorMax];
