@@ -7,18 +7,12 @@ import numpy as np
 
 def time_call(fn, min_time=0.2, max_repeats=50):
     """Median wall time in ms of fn() after one warm-up call; fn must block until done."""
-    fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < min_time and len(times) < max_repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
+    return time_interleaved({"fn": fn}, min_time, max_repeats)["fn"]
 
 
 def time_interleaved(fns, min_time=0.4, max_rounds=50):
-    """Median wall times in ms of the callables in fns (a dict), after one warm-up call each.
+    """Median wall times in ms of the callables in fns (a dict), after one warm-up call each;
+    at least 3 rounds, then more until min_time has passed or max_rounds are done.
 
     Each round calls every function once, in turn, so that all of them see the same phases of a
     noisy machine (timing one after the other let a slow phase fall on one side of a ratio only).
