@@ -37,6 +37,7 @@
 #include "expm_coefficients.h"
 #include "avx512.h"
 #include "eigen_kernels.h"
+#include "packet_gemm.h"
 #include "scalar.h"
 #include "small_lu.h"
 
@@ -134,11 +135,13 @@ real_t<typename Mat::Scalar> norm1_est_product(const Mat& x, const Mat& y) {
 }
 
 // c = a b (or c += a b). Fixed sizes up to 8: Eigen's coefficient-based lazy product, fully
-// unrolled (4-15x faster than its GEMM path at n = 8, measured); n = 16: column AXPYs on fixed
-// columns (1.3-2.6x faster than GEMM); otherwise Eigen's blocked GEMM (2-3x faster in the
-// AVX-512 copy of avx512.h, which this runs in where the CPU has AVX-512).
+// unrolled (4-15x faster than its GEMM path at n = 8, measured); real n from one packet of rows
+// to 256: the register-blocked kernel of packet_gemm.h (1.3-2x Eigen's GEMM there); complex
+// n = 16: column AXPYs on fixed columns (1.3-2.6x faster than GEMM); otherwise Eigen's blocked
+// GEMM (2-3x faster in the AVX-512 copy of avx512.h, which this runs in where the CPU has it).
 template <class Mat>
 void mat_mul(Mat& c, const Mat& a, const Mat& b, bool accumulate = false) {
+  using T = typename Mat::Scalar;
   constexpr int N = Mat::RowsAtCompileTime;
   if constexpr (N != Eigen::Dynamic && N <= 8) {
     if (accumulate) {
@@ -146,15 +149,20 @@ void mat_mul(Mat& c, const Mat& a, const Mat& b, bool accumulate = false) {
     } else {
       c = a.lazyProduct(b);
     }
+    return;
+  }
+  const int n = static_cast<int>(a.rows());
+  if (!accumulate) c.resize(n, n);  // as an Eigen assignment would; every product is n×n
+  if (packet_gemm::serves<T>(n)) {
+    packet_gemm::gemm<T, N == Eigen::Dynamic ? 0 : N>(n, a.data(), b.data(), c.data(), accumulate);
   } else if constexpr (N == 16) {
     for (int j = 0; j < N; ++j) {
       auto cj = c.col(j);
       if (!accumulate) cj = a.col(0) * b(0, j);
       for (int k = accumulate ? 0 : 1; k < N; ++k) cj += a.col(k) * b(k, j);
     }
-  } else {  // every product here is of n×n matrices
-    if (!accumulate) c.resize(a.rows(), a.cols());  // as an Eigen assignment would
-    eigen_kernels::gemm(static_cast<int>(a.rows()), a.data(), b.data(), c.data(), accumulate);
+  } else {
+    eigen_kernels::gemm(n, a.data(), b.data(), c.data(), accumulate);
   }
 }
 
