@@ -215,7 +215,7 @@ def test_compute_gradient(dtype):
     for t, m in zip(theo, num):
         np.testing.assert_allclose(t, m, rtol=1e-6, atol=1e-6)
     # the backward op's own gradient (second order), in both of its arguments
-    theo, num = tf.test.compute_gradient(lambda x, y: tf.raw_ops.Identity(input=dx._expm._ops.detexp_expm_grad(x, y)),
+    theo, num = tf.test.compute_gradient(lambda x, y: tf.raw_ops.Identity(input=dx._expm._adjoint_frechet(x, y)),
                                          [tf.constant(a), tf.constant(e)])
     for t, m in zip(theo, num):
         np.testing.assert_allclose(t, m, rtol=1e-6, atol=1e-6)
@@ -318,3 +318,57 @@ def test_gradient_triangular_with_squarings(a):
         y = tf.reduce_sum(tf.constant(g) * dx.expm(at))
     ref = sla.expm_frechet(a.T, g, compute_expm=False)
     np.testing.assert_allclose(tape.gradient(y, at).numpy(), ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
+
+
+# ---- the forward's degree and squarings handed to the backward (Detexp>Expm's choice output)
+_ops = dx._expm._ops
+
+
+def _top_degree(dtype):
+    return 7 if np.dtype(dtype) in (np.float32, np.complex64) else 13
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize("n", [3, 8, 16, 20, 40])
+def test_backward_with_the_forward_choice_is_bitwise_the_reselection(dtype, n):
+    # ||A|| from ~1e-4 (degree 3) to ~50 (top degree, 4 squarings): every branch of the selection.
+    scales = np.logspace(-4, 1.7, 12)
+    a = random_matrices((12, n, n), dtype, seed=n) * (scales / np.sqrt(n))[:, None, None].astype(dtype)
+    g = random_matrices((12, n, n), dtype, seed=n + 1)
+    r, choice = _ops.detexp_expm(tf.constant(a))
+    choice = choice.numpy()
+    m, s = choice % 256, choice // 256
+    top = _top_degree(dtype)
+    assert set(m) <= ({3, 5, 7} if top == 7 else {3, 5, 7, 9, 13})
+    assert m.min() == 3 and m.max() == top and s.max() >= 3
+    assert np.all(s[m != top] == 0)
+    with_choice = _ops.detexp_expm_grad(a, g, choice).numpy()
+    reselected = _ops.detexp_expm_grad(a, g, np.full(12, -1, np.int32)).numpy()
+    np.testing.assert_array_equal(with_choice, reselected)
+    np.testing.assert_array_equal(r.numpy(), dx.expm(a).numpy())
+
+
+def test_choice_is_none_where_no_pade_chain_runs():
+    nan_and_closed_form = np.array([[[np.nan, 0.0], [0.0, 1.0]], [[1.0, 2.0], [0.5, 1.0]]])  # real 2x2: closed form
+    assert _ops.detexp_expm(nan_and_closed_form)[1].numpy().tolist() == [-1, -1]
+    assert _ops.detexp_expm(np.ones((2, 1, 1)))[1].numpy().tolist() == [-1, -1]
+    assert _ops.detexp_expm(np.eye(2, dtype=np.complex128)[None])[1].numpy()[0] >= 0
+    assert _ops.detexp_expm(np.zeros((2, 0, 3, 3)))[1].shape == (2, 0)
+
+
+@pytest.mark.parametrize("dtype,bad", [(np.float64, -2), (np.float64, 4), (np.float64, 3 + 256),
+                                       (np.float64, 9 + 256), (np.float64, 13 + 256 * 5000),
+                                       (np.float32, 9), (np.float32, 13), (np.float32, 7 + 256 * 201)])
+def test_backward_rejects_a_choice_expm_cannot_make(dtype, bad):
+    a = random_matrices((2, 3, 3), dtype)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"choice\[1\] = {bad} is not a degree"):
+        _ops.detexp_expm_grad(a, a, np.array([-1, bad], np.int32))
+
+
+def test_backward_rejects_a_choice_of_another_shape():
+    a = random_matrices((2, 3, 3), np.float64)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="choice must have the batch shape"):
+        _ops.detexp_expm_grad(a, a, np.full(3, -1, np.int32))
+    with pytest.raises(ValueError):  # graph mode: the shape function
+        tf.function(lambda x, c: _ops.detexp_expm_grad(x, x, c)).get_concrete_function(
+            tf.TensorSpec((2, 3, 3), tf.float64), tf.TensorSpec((3,), tf.int32))

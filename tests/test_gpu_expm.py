@@ -74,8 +74,14 @@ def test_frechet_and_grad_gpu_match_cpu_and_scipy(n, dtype):
     bound = 30 * tol(dtype) * max(1.0, n / 8)
     assert _rel(r, rc) <= bound and _rel(l, lc) <= bound and _rel(l, ref_l) <= bound
     with tf.device("/GPU:0"):
-        grad = dx._expm._ops.detexp_expm_grad(tf.constant(a), tf.constant(e))
+        grad = dx._expm._adjoint_frechet(tf.constant(a), tf.constant(e))
+        # the CPU forward's (m, s): checked, then selected again on the device (same choice)
+        cpu_choice = _on("/CPU:0", lambda x: dx._expm._ops.detexp_expm(x)[1], a)
+        grad_with_choice = dx._expm._ops.detexp_expm_grad(tf.constant(a), tf.constant(e), cpu_choice)
+        gpu_choice = dx._expm._ops.detexp_expm(tf.constant(a))[1]
     assert "GPU" in grad.device
+    np.testing.assert_array_equal(grad_with_choice.numpy(), grad.numpy())
+    assert np.all(gpu_choice.numpy() == -1)  # the device kernels do not report (m, s)
     ref_g = _each(lambda x, y: sla.expm_frechet(x.conj().T, y, compute_expm=False), a, e)
     assert _rel(grad, ref_g) <= bound
 

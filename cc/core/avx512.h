@@ -36,9 +36,9 @@ bool available();
   void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, std::int64_t count, int n, T* out); \
   void inverse_from_lu_batch(const T* lu, const int* perm, std::int64_t count, int n, T* inv); \
   void adjugate(const T* b, int n, T* out);                                                  \
-  void expm_matrix(const T* a, int n, T* out);                                               \
+  void expm_matrix(const T* a, int n, T* out, int* choice);                                  \
   void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l);                       \
-  void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, T* out);
+  void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, int choice, T* out);
 DETEXP_AVX512_FOR_EACH_DTYPE(DETEXP_AVX512_DECLARE)
 #undef DETEXP_AVX512_DECLARE
 

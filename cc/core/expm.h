@@ -183,6 +183,24 @@ struct ExpmState {
   }
 };
 
+// X = 2^-s A and its powers for the top degree: the powers of A scaled by 2^-2s, 2^-4s, 2^-6s
+// when their norms are finite, else recomputed from X.
+template <class Mat>
+void scale_powers(ExpmState<Mat>& st, bool powers_finite) {
+  const int s = st.s;
+  if (s == 0) return;
+  ldexp_inplace(st.A, -s);
+  if (powers_finite) {
+    ldexp_inplace(st.A2, -2 * s);
+    ldexp_inplace(st.A4, -4 * s);
+    ldexp_inplace(st.A6, -6 * s);
+  } else {
+    mat_mul(st.A2, st.A, st.A);
+    mat_mul(st.A4, st.A2, st.A2);
+    mat_mul(st.A6, st.A4, st.A2);
+  }
+}
+
 // AH2009 Alg. 5.1 on st.A (finite); leaves the scaled powers in st.
 template <class Mat>
 void expm_select(ExpmState<Mat>& st) {
@@ -258,17 +276,22 @@ void expm_select(ExpmState<Mat>& st) {
   s = std::min(s, Tab::kMaxSquarings);
   st.m = m;
   st.s = s;
-  if (s == 0) return;
-  ldexp_inplace(st.A, -s);
-  if (powers_finite) {
-    ldexp_inplace(st.A2, -2 * s);
-    ldexp_inplace(st.A4, -4 * s);
-    ldexp_inplace(st.A6, -6 * s);
-  } else {
-    mat_mul(st.A2, st.A, st.A);
-    mat_mul(st.A4, st.A2, st.A2);
-    mat_mul(st.A6, st.A4, st.A2);
-  }
+  scale_powers(st, powers_finite);
+}
+
+// The state expm_select leaves for A when it chose (m, s) = decode(code) before (Detexp>Expm's
+// choice output): the powers the degree needs, by the same products and scalings, without the
+// norm tests, the ℓ products and the ||A^8||, ||A^10|| work. code is expm_choice_valid.
+template <class Mat>
+void expm_restore(ExpmState<Mat>& st, int code) {
+  st.m = code % kExpmChoiceSquaringUnit;
+  st.s = code / kExpmChoiceSquaringUnit;
+  mat_mul(st.A2, st.A, st.A);
+  if (st.m >= 5) mat_mul(st.A4, st.A2, st.A2);
+  if (st.m >= 7) mat_mul(st.A6, st.A4, st.A2);
+  if (st.m == 9) mat_mul(st.A8, st.A4, st.A4);
+  if (st.s == 0) return;  // only the top degree scales, and it has A2, A4, A6
+  scale_powers(st, std::isfinite(norm1(st.A6)) && std::isfinite(norm1(st.A4)) && std::isfinite(norm1(st.A2)));
 }
 
 // U, V with r_m(X) = (V - U)^{-1} (U + V) (Higham 2005 eqs. (2.3), (10.3)) and, when e is given,
@@ -481,13 +504,14 @@ void fill_nan(T* out, index_t count) {
 }
 
 template <int N, int MaxN, class T>
-void expm_sized(const T* a, int n, T* out) {
+void expm_sized(const T* a, int n, T* out, int* choice) {
   using Mat = ExpmMat<N, MaxN, T>;
   const index_t nn = static_cast<index_t>(n) * n;
   if (!all_finite(a, nn)) return fill_nan(out, nn);
   ExpmState<Mat> st;
   st.A = Eigen::Map<const Mat>(a, n, n);
   expm_select(st);
+  if (choice != nullptr) *choice = expm_choice_code(st.m, st.s);
   Mat r;
   expm_from_state<Mat>(st, r, nullptr, nullptr);
   Eigen::Map<Mat>(out, n, n) = r;
@@ -495,14 +519,15 @@ void expm_sized(const T* a, int n, T* out) {
 
 // (exp(A), L(A, E)) when adjoint is false; L(A^H, E) with the degree and scaling chosen for A
 // (the exact adjoint of E ↦ L(A, E) as computed) when adjoint is true. r_out may be null.
+// choice: expm's (m, s) for A (expm_choice_code), or kExpmChoiceNone to select them here.
 template <int N, int MaxN, class T>
-void expm_frechet_sized(const T* a, const T* e, int n, bool adjoint, T* r_out, T* l_out) {
+void expm_frechet_sized(const T* a, const T* e, int n, bool adjoint, int choice, T* r_out, T* l_out) {
   using Mat = ExpmMat<N, MaxN, T>;
   const index_t nn = static_cast<index_t>(n) * n;
   if (!all_finite(a, nn) || !all_finite(e, nn)) {
     if (r_out != nullptr) {
       if (all_finite(a, nn)) {
-        expm_sized<N, MaxN, T>(a, n, r_out);
+        expm_sized<N, MaxN, T>(a, n, r_out, nullptr);
       } else {
         fill_nan(r_out, nn);
       }
@@ -511,7 +536,11 @@ void expm_frechet_sized(const T* a, const T* e, int n, bool adjoint, T* r_out, T
   }
   ExpmState<Mat> st;
   st.A = Eigen::Map<const Mat>(a, n, n);
-  expm_select(st);
+  if (choice == kExpmChoiceNone) {
+    expm_select(st);
+  } else {
+    expm_restore(st, choice);
+  }
   if (adjoint) st.adjoint_inplace();
   Mat ee = Eigen::Map<const Mat>(e, n, n);
   ldexp_inplace(ee, -st.s);
@@ -544,9 +573,11 @@ void dispatch_expm_size(int n, F&& f) {
 
 // out := exp(A), n×n column-major. NaN or Inf anywhere in A gives an all-NaN result. Real 2×2
 // matrices take the closed form of expm_2x2.h (no squarings); everything else scaling and squaring.
+// choice (may be null): the (m, s) chosen, expm_choice_code, or kExpmChoiceNone.
 template <class T>
-void expm_matrix(const T* a, int n, T* out) {
-  DETEXP_USE_AVX512(expm_matrix(a, n, out));
+void expm_matrix(const T* a, int n, T* out, int* choice) {
+  DETEXP_USE_AVX512(expm_matrix(a, n, out, choice));
+  if (choice != nullptr) *choice = kExpmChoiceNone;
   if (n <= 0) return;
   if (n == 1) {
     out[0] = all_finite(a, 1) ? T(std::exp(a[0])) : make_scalar<T>(quiet_nan<real_t<T>>());
@@ -557,7 +588,7 @@ void expm_matrix(const T* a, int n, T* out) {
   }
   dispatch_expm_size(n, [&](auto size) {
     using S = decltype(size);
-    expm_sized<S::kN, S::kMax, T>(a, n, out);
+    expm_sized<S::kN, S::kMax, T>(a, n, out, choice);
   });
 }
 
@@ -574,15 +605,16 @@ void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l) {
   }
   dispatch_expm_size(n, [&](auto size) {
     using S = decltype(size);
-    expm_frechet_sized<S::kN, S::kMax, T>(a, e, n, false, r, l);
+    expm_frechet_sized<S::kN, S::kMax, T>(a, e, n, false, kExpmChoiceNone, r, l);
   });
 }
 
 // out := L(A^H, G), the gradient of Re tr(G^H exp(A)) with respect to A (TF's convention), for
-// the degree and scaling expm_matrix uses for A.
+// the degree and scaling expm_matrix uses for A: `choice` as expm_matrix returned it for A
+// (skips the selection), or kExpmChoiceNone (selects them again, with the same result).
 template <class T>
-void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, T* out) {
-  DETEXP_USE_AVX512(expm_frechet_adjoint_matrix(a, g, n, out));
+void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, int choice, T* out) {
+  DETEXP_USE_AVX512(expm_frechet_adjoint_matrix(a, g, n, choice, out));
   if (n <= 0) return;
   if (n == 1) {
     out[0] = all_finite(a, 1) && all_finite(g, 1) ? T(std::exp(conj_of(a[0]))) * g[0]
@@ -591,7 +623,7 @@ void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, T* out) {
   }
   dispatch_expm_size(n, [&](auto size) {
     using S = decltype(size);
-    expm_frechet_sized<S::kN, S::kMax, T>(a, g, n, true, nullptr, out);
+    expm_frechet_sized<S::kN, S::kMax, T>(a, g, n, true, choice, nullptr, out);
   });
 }
 
@@ -600,9 +632,9 @@ void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, T* out) {
 // Compiled once per dtype in cc/core/instances/ (see lu.h).
 #ifndef DETEXP_CORE_INSTANTIATE
 #define DETEXP_EXPM_DECLARE(T)                                                               \
-  extern template void detexp::expm_matrix<T>(const T*, int, T*);                            \
+  extern template void detexp::expm_matrix<T>(const T*, int, T*, int*);                      \
   extern template void detexp::expm_frechet_matrix<T>(const T*, const T*, int, T*, T*);      \
-  extern template void detexp::expm_frechet_adjoint_matrix<T>(const T*, const T*, int, T*);
+  extern template void detexp::expm_frechet_adjoint_matrix<T>(const T*, const T*, int, int, T*);
 DETEXP_FOR_EACH_DTYPE(DETEXP_EXPM_DECLARE)
 #undef DETEXP_EXPM_DECLARE
 #endif

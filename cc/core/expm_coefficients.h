@@ -92,4 +92,28 @@ struct ExpmTable<float> {
   static constexpr int kMaxSquarings = 200;
 };
 
+// The degree m and squarings s expm chose for a matrix, as one int32 per matrix (the choice
+// output of Detexp>Expm, the input of Detexp>ExpmGrad): m + kExpmChoiceSquaringUnit * s, or
+// kExpmChoiceNone where no Padé chain ran (n <= 1, the real 2×2 closed form, NaN/Inf input, or
+// no forward to take it from), for which the backward selects (m, s) itself.
+constexpr int kExpmChoiceNone = -1;
+constexpr int kExpmChoiceSquaringUnit = 256;
+
+inline int expm_choice_code(int m, int s) { return m + kExpmChoiceSquaringUnit * s; }
+
+// A code expm could have produced for precision R: kExpmChoiceNone, a degree of the table
+// without squarings, or the top degree with 0..kMaxSquarings squarings.
+template <class R>
+bool expm_choice_valid(int code) {
+  using Tab = ExpmTable<R>;
+  if (code == kExpmChoiceNone) return true;
+  if (code < 0) return false;
+  const int m = code % kExpmChoiceSquaringUnit, s = code / kExpmChoiceSquaringUnit;
+  if (m == Tab::kDegree[Tab::kCount - 1]) return s <= Tab::kMaxSquarings;
+  for (int k = 0; k + 1 < Tab::kCount; ++k) {
+    if (m == Tab::kDegree[k]) return s == 0;
+  }
+  return false;
+}
+
 }  // namespace detexp

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "batch_util.h"
+#include "expm_choice.h"
 #include "cc/core/expm.h"
 #include "tensorflow/core/framework/op_kernel.h"
 
@@ -21,11 +22,29 @@ using ::tensorflow::Tensor;
 // Products of one expm (Padé 13 plus a few squarings), in cycles per matrix for the sharder.
 inline int64_t ExpmCost(int n) { return 12 * CubicCost(n); }
 
-struct ExpmMap {
-  static constexpr const char* kWhat = "expm: input";
-  static int64_t Cost(int n) { return ExpmCost(n); }
-  template <class T>
-  static void Apply(const T* in, int n, T* out) { expm_matrix(in, n, out); }
+// Outputs exp(a) and, per matrix, the degree and squarings chosen (expm_coefficients.h's
+// choice code) for Detexp>ExpmGrad, which then skips the selection.
+template <class T>
+class ExpmOp : public OpKernel {
+ public:
+  explicit ExpmOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "expm: input", &sh));
+    Tensor *out, *choice;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, sh.batch_shape, &choice));
+    const int n = sh.n;
+    const index_t nn = static_cast<index_t>(n) * n;
+    const T* pa = a.flat<T>().data();
+    T* o = out->flat<T>().data();
+    int* c = choice->flat<int>().data();
+    ForEachMatrix(ctx, sh.batch, ExpmCost(n), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) expm_matrix(pa + i * nn, n, o + i * nn, c + i);
+    });
+  }
 };
 
 template <class T>
@@ -63,18 +82,21 @@ class ExpmGradOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     const Tensor& a = ctx->input(0);
     const Tensor& g = ctx->input(1);
+    const Tensor& choice = ctx->input(2);
     SquareBatchShape sh;
     OP_REQUIRES_OK(ctx, CheckPair(a, g, "expm_grad", &sh));
+    OP_REQUIRES_OK(ctx, CheckExpmChoice<real_t<T>>(choice, sh));
     Tensor* out;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
     const int n = sh.n;
     const index_t nn = static_cast<index_t>(n) * n;
     const T* pa = a.flat<T>().data();
     const T* pg = g.flat<T>().data();
+    const int* pc = choice.flat<int>().data();
     T* o = out->flat<T>().data();
     ForEachMatrix(ctx, sh.batch, 3 * ExpmCost(n), [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
-        expm_frechet_adjoint_matrix(pa + i * nn, pg + i * nn, n, o + i * nn);
+        expm_frechet_adjoint_matrix(pa + i * nn, pg + i * nn, n, pc[i], o + i * nn);
       }
     });
   }
@@ -82,7 +104,7 @@ class ExpmGradOp : public OpKernel {
 
 #define DETEXP_REGISTER_EXPM_CPU(T)                                                               \
   REGISTER_KERNEL_BUILDER(Name("Detexp>Expm").Device(DEVICE_CPU).TypeConstraint<T>("T"),         \
-                          PerMatrixOp<T, ExpmMap>);                                                       \
+                          ExpmOp<T>);                                                                     \
   REGISTER_KERNEL_BUILDER(Name("Detexp>ExpmFrechet").Device(DEVICE_CPU).TypeConstraint<T>("T"),  \
                           ExpmFrechetOp<T>);                                                      \
   REGISTER_KERNEL_BUILDER(Name("Detexp>ExpmGrad").Device(DEVICE_CPU).TypeConstraint<T>("T"),     \

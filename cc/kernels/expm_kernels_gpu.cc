@@ -5,9 +5,11 @@
 // scratch via allocate_temp; nothing synchronises with the host.
 #if GOOGLE_CUDA
 
+#include <algorithm>
 #include <complex>
 
 #include "batch_util.h"
+#include "expm_choice.h"
 #include "gpu_util.h"
 #include "cuda/expm_launch.h"
 #include "tensorflow/core/framework/op_kernel.h"
@@ -31,8 +33,11 @@ class ExpmGpuOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     SquareBatchShape sh;
     OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "expm: input", &sh));
-    Tensor* out;
+    Tensor *out, *choice;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, sh.batch_shape, &choice));
+    // The device kernels select (m, s) inside and do not report it; ExpmGrad selects again.
+    std::fill_n(choice->flat<int>().data(), sh.batch, kExpmChoiceNone);
     if (sh.batch == 0 || sh.n == 0) return;
     RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
       return gpu::expm<T>(stream, a.flat<T>().data(), out->flat<T>().data(), sh.batch, sh.n, scratch);
@@ -71,6 +76,7 @@ class ExpmGradGpuOp : public OpKernel {
     const Tensor& g = ctx->input(1);
     SquareBatchShape sh;
     OP_REQUIRES_OK(ctx, CheckPair(a, g, "expm_grad", &sh));
+    OP_REQUIRES_OK(ctx, CheckExpmChoice<real_t<T>>(ctx->input(2), sh));  // valid; the kernels select again
     Tensor* out;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
     if (sh.batch == 0 || sh.n == 0) return;
@@ -82,12 +88,13 @@ class ExpmGradGpuOp : public OpKernel {
 };
 
 #define DETEXP_REGISTER_EXPM_GPU(T)                                                               \
-  REGISTER_KERNEL_BUILDER(Name("Detexp>Expm").Device(DEVICE_GPU).TypeConstraint<T>("T"),         \
-                          ExpmGpuOp<T>);                                                          \
+  REGISTER_KERNEL_BUILDER(                                                                        \
+      Name("Detexp>Expm").Device(DEVICE_GPU).TypeConstraint<T>("T").HostMemory("choice"), ExpmGpuOp<T>); \
   REGISTER_KERNEL_BUILDER(Name("Detexp>ExpmFrechet").Device(DEVICE_GPU).TypeConstraint<T>("T"),  \
                           ExpmFrechetGpuOp<T>);                                                   \
-  REGISTER_KERNEL_BUILDER(Name("Detexp>ExpmGrad").Device(DEVICE_GPU).TypeConstraint<T>("T"),     \
-                          ExpmGradGpuOp<T>);
+  REGISTER_KERNEL_BUILDER(                                                                        \
+      Name("Detexp>ExpmGrad").Device(DEVICE_GPU).TypeConstraint<T>("T").HostMemory("choice"),    \
+      ExpmGradGpuOp<T>);
 
 DETEXP_REGISTER_EXPM_GPU(float);
 DETEXP_REGISTER_EXPM_GPU(double);

@@ -35,16 +35,21 @@ static Status SquarePair(InferenceContext* c, ShapeHandle* out) {
 REGISTER_OP("Detexp>Expm")
     .Input("a: T")
     .Output("expm: T")
+    .Output("choice: int32")
     .Attr("T: {float, double, complex64, complex128}")
     .SetShapeFn([](InferenceContext* c) {
-      ShapeHandle out;
+      ShapeHandle out, batch;
       TF_RETURN_IF_ERROR(SquareInput(c, 0, &out));
+      TF_RETURN_IF_ERROR(c->Subshape(out, 0, -2, &batch));
       c->set_output(0, out);
+      c->set_output(1, batch);
       return Status();
     })
     .Doc(R"doc(
 exp(a) for a batch of square matrices: scaling and squaring with Padé approximants, degree and
 scaling chosen per matrix (Al-Mohy & Higham 2009). NaN/Inf in a matrix gives NaN for it.
+choice: per matrix, the degree m and squarings s chosen, m + 256 s (-1 where no Padé chain ran,
+and always -1 from the GPU kernel), for Detexp>ExpmGrad.
 )doc");
 
 REGISTER_OP("Detexp>ExpmFrechet")
@@ -67,17 +72,21 @@ REGISTER_OP("Detexp>ExpmFrechet")
 REGISTER_OP("Detexp>ExpmGrad")
     .Input("a: T")
     .Input("g: T")
+    .Input("choice: int32")
     .Output("grad: T")
     .Attr("T: {float, double, complex64, complex128}")
     .SetShapeFn([](InferenceContext* c) {
-      ShapeHandle out;
+      ShapeHandle out, batch, choice;
       TF_RETURN_IF_ERROR(SquarePair(c, &out));
+      TF_RETURN_IF_ERROR(c->Subshape(out, 0, -2, &batch));
+      TF_RETURN_IF_ERROR(c->Merge(c->input(2), batch, &choice));
       c->set_output(0, out);
       return Status();
     })
     .Doc(R"doc(
 L(a^H, g): the gradient of Re tr(g^H exp(a)) with respect to a, for the degree and scaling
-Detexp>Expm uses for a.
+Detexp>Expm uses for a. choice: Detexp>Expm's choice output for a (the selection is skipped), or
+-1 per matrix to select again (same result); other values are an InvalidArgument error.
 )doc");
 
 }  // namespace detexp

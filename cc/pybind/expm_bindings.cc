@@ -13,7 +13,7 @@ namespace detexp {
 
 template <class T>
 CArray<T> expm_np(const CArray<T>& a) {
-  return map_matrices(a, "expm: input", 2e4, [](const T* in, int n, T* out) { expm_matrix(in, n, out); });
+  return map_matrices(a, "expm: input", 2e4, [](const T* in, int n, T* out) { expm_matrix(in, n, out, nullptr); });
 }
 
 template <class T>

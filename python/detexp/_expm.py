@@ -8,7 +8,10 @@ Gradients (TF's convention for complex inputs: grad = conj(df/dA) * upstream for
   d exp(A)[E] = L(A, E), the Fréchet derivative, so   grad_A = L(A^H, G)   (adjoint Fréchet).
   Detexp>ExpmGrad computes it natively along the same Padé/squaring chain as the forward
   (Al-Mohy & Higham 2009b), with the forward's (m, s): it is the exact derivative of the computed
-  forward, at about 3x the forward's cost.
+  forward, at about 2x the forward's cost. Detexp>Expm's second output, `choice` (m + 256 s per
+  matrix), hands the forward's (m, s) to ExpmGrad, which then skips the degree selection (its
+  norm tests, ℓ products and ||A^8||, ||A^10|| work); -1 (the GPU forward, the 2n x 2n blocks
+  below) makes ExpmGrad select again, with the same result.
 Second and higher order use the block identity (Van Loan 1978, Mathias 1996)
   exp([[X, E], [0, X]]) = [[exp(X), L(X, E)], [0, exp(X)]]
 so that derivatives of L(A^H, G) and of (exp(A), L(A, E)) are themselves ExpmGrad calls on
@@ -42,7 +45,8 @@ def expm(a, name=None):
     """
     with tf.name_scope(name or "expm"):
         a, back = _checks.as_square_batch(a, "expm")
-        return _checks.cast_back(_ops.detexp_expm(a), back)
+        r, _ = _ops.detexp_expm(a)
+        return _checks.cast_back(r, back)
 
 
 def expm_frechet(a, e, compute_expm=True, name=None):
@@ -78,9 +82,16 @@ def _split(k, n):
     return k[..., :n, :n], k[..., :n, n:], k[..., n:, n:]
 
 
+def _adjoint_frechet(a, g, choice=None):
+    """L(a^H, g) by Detexp>ExpmGrad; choice: Detexp>Expm's for a, or None to select again."""
+    if choice is None:
+        choice = tf.fill(tf.shape(a)[:-2], tf.constant(-1, tf.int32))
+    return _ops.detexp_expm_grad(a, g, choice)
+
+
 @tf.RegisterGradient("Detexp>Expm")
-def _expm_grad(op, g):
-    return _ops.detexp_expm_grad(op.inputs[0], g)
+def _expm_grad(op, g, _g_choice):
+    return _adjoint_frechet(op.inputs[0], g, op.outputs[1])
 
 
 @tf.RegisterGradient("Detexp>ExpmGrad")
@@ -88,11 +99,11 @@ def _expm_grad_grad(op, h):
     # Y = L(A^H, G) = exp(B)_12 with B = [[A^H, G], [0, A^H]]; the gradient of <H, exp(B)_12> with
     # respect to B is ExpmGrad(B, [[0, H], [0, 0]]), whose diagonal blocks sum to the gradient
     # with respect to A^H and whose (1, 2) block is the gradient with respect to G.
-    a, g = op.inputs
+    a, g, _ = op.inputs
     a_h = tf.linalg.adjoint(a)
     z = tf.zeros_like(a)
-    k11, k12, k22 = _split(_ops.detexp_expm_grad(_block(a_h, g, z, a_h), _block(z, h, z, z)), tf.shape(a)[-1])
-    return tf.linalg.adjoint(k11 + k22), k12
+    k11, k12, k22 = _split(_adjoint_frechet(_block(a_h, g, z, a_h), _block(z, h, z, z)), tf.shape(a)[-1])
+    return tf.linalg.adjoint(k11 + k22), k12, None
 
 
 @tf.RegisterGradient("Detexp>ExpmFrechet")
@@ -100,8 +111,8 @@ def _expm_frechet_grad(op, g_r, g_l):
     a, e = op.inputs
     if g_l is None:
         g_r = tf.zeros_like(a) if g_r is None else g_r
-        return _ops.detexp_expm_grad(a, g_r), tf.zeros_like(e)
+        return _adjoint_frechet(a, g_r), tf.zeros_like(e)
     g_r = tf.zeros_like(a) if g_r is None else g_r
     z = tf.zeros_like(a)
-    k11, k12, k22 = _split(_ops.detexp_expm_grad(_block(a, e, z, a), _block(g_r, g_l, z, z)), tf.shape(a)[-1])
+    k11, k12, k22 = _split(_adjoint_frechet(_block(a, e, z, a), _block(g_r, g_l, z, z)), tf.shape(a)[-1])
     return k11 + k22, k12

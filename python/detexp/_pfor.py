@@ -27,4 +27,4 @@ _pfor.RegisterPFor("Detexp>SlogdetBackward")(
 _pfor.RegisterPFor("Detexp>Adjugate")(_batched(lambda a, T: _ops.detexp_adjugate(a)))
 _pfor.RegisterPFor("Detexp>Expm")(_batched(lambda a, T: _ops.detexp_expm(a)))
 _pfor.RegisterPFor("Detexp>ExpmFrechet")(_batched(lambda a, e, T: _ops.detexp_expm_frechet(a, e)))
-_pfor.RegisterPFor("Detexp>ExpmGrad")(_batched(lambda a, g, T: _ops.detexp_expm_grad(a, g)))
+_pfor.RegisterPFor("Detexp>ExpmGrad")(_batched(lambda a, g, choice, T: _ops.detexp_expm_grad(a, g, choice)))

@@ -26,10 +26,10 @@ void inverse_from_lu_batch(const T* lu, const int* perm, std::int64_t count, int
   copy::inverse_from_lu_batch<T>(lu, perm, count, n, inv);
 }
 void adjugate(const T* b, int n, T* out) { copy::adjugate<T>(b, n, out); }
-void expm_matrix(const T* a, int n, T* out) { copy::expm_matrix<T>(a, n, out); }
+void expm_matrix(const T* a, int n, T* out, int* choice) { copy::expm_matrix<T>(a, n, out, choice); }
 void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l) { copy::expm_frechet_matrix<T>(a, e, n, r, l); }
-void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, T* out) {
-  copy::expm_frechet_adjoint_matrix<T>(a, g, n, out);
+void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, int choice, T* out) {
+  copy::expm_frechet_adjoint_matrix<T>(a, g, n, choice, out);
 }
 
 }  // namespace avx512

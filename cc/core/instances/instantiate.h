@@ -17,7 +17,7 @@ template void slogdet_batch<T>(const T*, index_t, int, T*, int*, T*, real_t<T>*)
 template void scaled_inverse_adjoint_batch<T>(const T*, const int*, const T*, index_t, int, T*);
 template void inverse_from_lu_batch<T>(const T*, const int*, index_t, int, T*);
 template void adjugate<T>(const T*, int, T*);
-template void expm_matrix<T>(const T*, int, T*);
+template void expm_matrix<T>(const T*, int, T*, int*);
 template void expm_frechet_matrix<T>(const T*, const T*, int, T*, T*);
-template void expm_frechet_adjoint_matrix<T>(const T*, const T*, int, T*);
+template void expm_frechet_adjoint_matrix<T>(const T*, const T*, int, int, T*);
 }  // namespace detexp

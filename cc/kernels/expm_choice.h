@@ -1,0 +1,35 @@
+// The check of Detexp>ExpmGrad's choice input (the (m, s) Detexp>Expm chose per matrix), shared
+// by the CPU and GPU kernels.
+#pragma once
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "batch_util.h"
+#include "cc/core/expm_coefficients.h"
+#include "cc/core/scalar.h"
+#include "tensorflow/core/framework/tensor.h"
+
+namespace detexp {
+
+// InvalidArgument unless `choice` has a's batch shape and every entry is a code expm could have
+// produced for precision R (expm_choice_valid): a wrong (m, s) would silently give the
+// derivative of another approximant. Host memory.
+template <class R>
+::tensorflow::Status CheckExpmChoice(const ::tensorflow::Tensor& choice, const SquareBatchShape& sh) {
+  if (choice.shape() != sh.batch_shape) {
+    return absl::InvalidArgumentError(absl::StrCat("expm_grad: choice must have the batch shape ",
+                                                   sh.batch_shape.DebugString(), " of a; got ",
+                                                   choice.shape().DebugString()));
+  }
+  const int* c = choice.flat<int>().data();
+  for (int64_t i = 0; i < sh.batch; ++i) {
+    if (!expm_choice_valid<R>(c[i])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "expm_grad: choice[", i, "] = ", c[i],
+          " is not a degree and squaring count that expm chooses (m + 256 s, or -1 to select again)"));
+    }
+  }
+  return ::tensorflow::Status();
+}
+
+}  // namespace detexp
