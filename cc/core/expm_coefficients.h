@@ -61,8 +61,14 @@ constexpr double inv_abs_c(int m) {
 // exact norms of the products A^4 A^4 and A^4 A^6 instead of Hager–Higham estimates: two small
 // products cost less than the estimator's iterations (which were 27% of a float32 expm at n = 8,
 // perf). Exact norms are upper bounds of the estimates, so the backward-error bound still holds;
-// both cc/core/expm.h and cc/core/small_expm.h (the GPU) apply the same rule.
+// cc/core/small_expm.h (the GPU) applies this rule.
 constexpr int kExpmExactPowerNormMaxN = 16;
+// The CPU's expm.h goes further: with packet_gemm.h's products, two products at n = 32 cost less
+// than the estimator's ~24 matrix-vector products and its heap-allocated vectors (perf, float32
+// n = 32 forward: the estimates were 12% of detexp's time, all ~9 products 17%). Its selection
+// may then differ from the GPU's at 16 < n <= 32 (exact norms bound the estimates from above:
+// the same or more squarings), which changes results by rounding only.
+constexpr int kExpmExactPowerNormMaxNCpu = 32;
 
 // Degrees tried in order, θ_m (largest ||2^-s A|| for which the backward error of r_m is at most u)
 // and the unit roundoff, per precision. Single precision stops at m = 7 (Higham 2005, Table 2.3:

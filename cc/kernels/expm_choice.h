@@ -7,9 +7,19 @@
 #include "batch_util.h"
 #include "cc/core/expm_coefficients.h"
 #include "cc/core/scalar.h"
+#include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
 
 namespace detexp {
+
+// Checks Detexp>Expm's input `a` and allocates its outputs: exp(a) and the choice, [batch].
+inline ::tensorflow::Status AllocateExpmOutputs(::tensorflow::OpKernelContext* ctx, SquareBatchShape* sh,
+                                                ::tensorflow::Tensor** out, ::tensorflow::Tensor** choice) {
+  const ::tensorflow::Tensor& a = ctx->input(0);
+  TF_RETURN_IF_ERROR(CheckSquareBatch(a, "expm: input", sh));
+  TF_RETURN_IF_ERROR(ctx->allocate_output(0, a.shape(), out));
+  return ctx->allocate_output(1, sh->batch_shape, choice);
+}
 
 // InvalidArgument unless `choice` has a's batch shape and every entry is a code expm could have
 // produced for precision R (expm_choice_valid): a wrong (m, s) would silently give the

@@ -30,15 +30,12 @@ class ExpmOp : public OpKernel {
   explicit ExpmOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
     SquareBatchShape sh;
-    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "expm: input", &sh));
     Tensor *out, *choice;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, sh.batch_shape, &choice));
+    OP_REQUIRES_OK(ctx, AllocateExpmOutputs(ctx, &sh, &out, &choice));
     const int n = sh.n;
     const index_t nn = static_cast<index_t>(n) * n;
-    const T* pa = a.flat<T>().data();
+    const T* pa = ctx->input(0).flat<T>().data();
     T* o = out->flat<T>().data();
     int* c = choice->flat<int>().data();
     ForEachMatrix(ctx, sh.batch, ExpmCost(n), [&](int64_t begin, int64_t end) {

@@ -32,10 +32,8 @@ class ExpmGpuOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     const Tensor& a = ctx->input(0);
     SquareBatchShape sh;
-    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "expm: input", &sh));
     Tensor *out, *choice;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, sh.batch_shape, &choice));
+    OP_REQUIRES_OK(ctx, AllocateExpmOutputs(ctx, &sh, &out, &choice));
     // The device kernels select (m, s) inside and do not report it; ExpmGrad selects again.
     std::fill_n(choice->flat<int>().data(), sh.batch, kExpmChoiceNone);
     if (sh.batch == 0 || sh.n == 0) return;
