@@ -68,7 +68,7 @@ def test_hard_cases_float32_within_10x_of_scipy(name):
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 @pytest.mark.parametrize("batch", [(), (3,), (2, 2)])
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 6, 8, 9, 16, 17, 20, 33])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 6, 8, 9, 16, 17, 20, 33, 60, 100])
 def test_expm_matches_scipy(dtype, batch, n):
     scale = 1.5 if n < 9 else 0.6
     a = (scale * random_matrices(batch + (n, n), dtype, seed=n)).astype(dtype)
@@ -190,7 +190,8 @@ def test_expm_frechet_float32_and_commuting():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
-@pytest.mark.parametrize("n,scale", [(1, 1.0), (3, 0.1), (4, 1.0), (7, 4.0), (12, 1.5), (16, 2.0), (20, 0.5), (33, 0.3)])
+@pytest.mark.parametrize("n,scale", [(1, 1.0), (3, 0.1), (4, 1.0), (7, 4.0), (12, 1.5), (16, 2.0), (20, 0.5), (33, 0.3),
+                                     (60, 0.5), (100, 0.4)])
 def test_gradient_is_adjoint_frechet(dtype, n, scale):
     # d/dA Re<G, exp(A)> = L(A^H, G) (TF's convention), against SciPy's expm_frechet.
     a = scale * random_matrices((n, n), dtype, seed=n)
@@ -329,7 +330,7 @@ def _top_degree(dtype):
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
-@pytest.mark.parametrize("n", [3, 8, 16, 20, 40])
+@pytest.mark.parametrize("n", [3, 8, 16, 20, 40, 60])
 def test_backward_with_the_forward_choice_is_bitwise_the_reselection(dtype, n):
     # ||A|| from ~1e-4 (degree 3) to ~50 (top degree, 4 squarings): every branch of the selection.
     scales = np.logspace(-4, 1.7, 12)

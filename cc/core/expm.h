@@ -81,7 +81,8 @@ real_t<typename Mat::Scalar> norm1(const Mat& m) {
 
 // ℓ(A, m) of AH2009 eq. (5.1): extra squarings needed so that the relative backward error
 // |c_{2m+1}| || |A|^{2m+1} ||_1 / ||A||_1 stays below u. || |A|^k ||_1 is the largest entry of
-// e^T |A|^k: 2m+1 vector-matrix products, exact since |A| is nonnegative.
+// e^T |A|^k: 2m+1 vector-matrix products, exact since |A| is nonnegative. (By Eigen's GEMV: the
+// coefficient-wise lazy product took a quarter of the float32 selection at n = 32, perf.)
 template <class Mat>
 int expm_ell(const Mat& a, real_t<typename Mat::Scalar> a1, int m) {
   using R = real_t<typename Mat::Scalar>;
@@ -89,7 +90,7 @@ int expm_ell(const Mat& a, real_t<typename Mat::Scalar> a1, int m) {
   const auto abs_a = a.cwiseAbs().eval();
   using RowVec = Eigen::Matrix<R, 1, Mat::ColsAtCompileTime, Eigen::RowMajor, 1, Mat::MaxColsAtCompileTime>;
   RowVec v = RowVec::Ones(a.cols());
-  for (int k = 0; k < 2 * m + 1; ++k) v = v.lazyProduct(abs_a).eval();
+  for (int k = 0; k < 2 * m + 1; ++k) v = (v * abs_a).eval();
   const double p = static_cast<double>(v.maxCoeff());
   if (!(p > 0)) return 0;
   const double alpha = p / (static_cast<double>(a1) * expm_coef::inv_abs_c(m));
@@ -99,7 +100,8 @@ int expm_ell(const Mat& a, real_t<typename Mat::Scalar> a1, int m) {
 }
 
 // A lower estimate of ||X Y||_1 without forming the product: Hager's method (LAPACK xLACON with
-// t = 1, at most 5 iterations) plus Higham's alternating test vector, as in SciPy's expm.
+// t = 1, at most 5 iterations) plus Higham's alternating test vector, as in SciPy's expm. The
+// matrix-vector products by Eigen's GEMV (a lazy product reads rows of column-major storage).
 template <class Mat>
 real_t<typename Mat::Scalar> norm1_est_product(const Mat& x, const Mat& y) {
   using T = typename Mat::Scalar;
@@ -110,7 +112,7 @@ real_t<typename Mat::Scalar> norm1_est_product(const Mat& x, const Mat& y) {
   R est = 0;
   Eigen::Index last = -1;
   for (int it = 0; it < 5; ++it) {
-    const Vec w = x.lazyProduct(y.lazyProduct(v).eval());
+    const Vec w = x * (y * v).eval();
     const R nw = w.cwiseAbs().sum();
     if (it > 0 && nw <= est) break;
     est = nw;
@@ -119,7 +121,7 @@ real_t<typename Mat::Scalar> norm1_est_product(const Mat& x, const Mat& y) {
       const R mod = modulus(w(i));
       xi(i) = mod > R(0) ? w(i) / T(mod) : T(1);
     }
-    const Vec z = y.adjoint().lazyProduct(x.adjoint().lazyProduct(xi).eval());
+    const Vec z = y.adjoint() * (x.adjoint() * xi).eval();
     Eigen::Index j = 0;
     const R zmax = z.cwiseAbs().maxCoeff(&j);
     if (it > 0 && (zmax <= real_part(T(z.dot(v))) || j == last)) break;
@@ -132,7 +134,7 @@ real_t<typename Mat::Scalar> norm1_est_product(const Mat& x, const Mat& y) {
     const R mag = R(1) + (n > 1 ? R(i) / R(n - 1) : R(0));
     b(i) = T((i % 2) ? -mag : mag);
   }
-  const R alt = R(2) * x.lazyProduct(y.lazyProduct(b).eval()).cwiseAbs().sum() / R(3 * n);
+  const R alt = R(2) * (x * (y * b).eval()).cwiseAbs().sum() / R(3 * n);
   return std::max(est, alt);
 }
 
@@ -174,16 +176,6 @@ struct ExpmState {
   Mat A, A2, A4, A6, A8;  // A8 only for m = 9
   int m = 0;
   int s = 0;
-
-  // Replaces every power held by its conjugate transpose: the state of A^H for the same (m, s).
-  // (In place: the copies through temporaries were 4% of a float32 backward at n = 32, perf.)
-  void adjoint_inplace() {
-    A.adjointInPlace();
-    A2.adjointInPlace();
-    if (m >= 5) A4.adjointInPlace();
-    if (m >= 7) A6.adjointInPlace();
-    if (m == 9) A8.adjointInPlace();
-  }
 };
 
 // X = 2^-s A and its powers for the top degree: the powers of A scaled by 2^-2s, 2^-4s, 2^-6s
@@ -435,20 +427,25 @@ void fix_triangular(Mat& r, const Mat& x, int kind, int e, bool offdiag) {
 
 // Solves with V - U. Fixed sizes: the unrolled partial-pivot LU of small_lu.h and row operations
 // on fixed-size rows (Eigen's PartialPivLU and triangular solves are not unrolled and cost more
-// than all the products at n = 8, measured); n <= right_looking_max (40): lu.h's right-looking
-// elimination and Eigen's triangular solves on row-major right-hand sides; beyond, Eigen's
-// blocked PartialPivLU. One LU and two solves (the backward's), one Zen 4 thread, AVX-512 copy,
-// Eigen -> this: float32 n = 32 10.5 -> 8.5 µs, n = 40 13.6 -> 10.2; float64 n = 32 16.5 -> 10.1.
+// than all the products at n = 8, measured); n <= pade_right_looking_max (real 96, complex
+// lu.h's right_looking_max): lu.h's right-looking elimination and Eigen's triangular solves on
+// row-major right-hand sides; beyond, Eigen's blocked PartialPivLU. One LU and two solves (the
+// backward's), one Zen 4 thread, AVX-512 copy, best of 15, Eigen -> this, µs: float32 n = 32
+// 10.5 -> 8.5, 40 19.4 -> 16.4, 64 35.6 -> 33.3, 96 119 -> 92; float64 n = 32 16.5 -> 10.1,
+// 64 96 -> 64, 96 283 -> 247 (at 128 no better: float32 290 -> 245, float64 519 -> 528).
+template <class T>
+constexpr int pade_right_looking_max = is_complex<T>::value ? right_looking_max<T> : 96;
+
 template <class Mat, bool kFixed = Mat::RowsAtCompileTime != Eigen::Dynamic>
 struct PadeSolver {
   using T = typename Mat::Scalar;
   using RowMajorMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  Eigen::PartialPivLU<Mat> lu;  // n > right_looking_max
+  Eigen::PartialPivLU<Mat> lu;  // n > pade_right_looking_max
   Mat f;                        // else the factors P Q = L U (small_lu.h's convention)
   std::vector<int> perm;
   explicit PadeSolver(const Mat& q) {
     const int n = static_cast<int>(q.rows());
-    if (n > right_looking_max<T>) {
+    if (n > pade_right_looking_max<T>) {
       lu.compute(q);
       return;
     }
@@ -489,9 +486,10 @@ struct PadeSolver<Mat, true> {
   }
 };
 
-// r := r_m(X)^(2^s) and, with l, l := its Fréchet derivative in the direction e (2^-s E).
+// r := r_m(X)^(2^s) and, with l, l := its Fréchet derivative in the direction e (2^-s E). With
+// want_r false (only l wanted) r is left one squaring short (the last squaring feeds only r).
 template <class Mat>
-void expm_from_state(const ExpmState<Mat>& st, Mat& r, const Mat* e, Mat* l) {
+void expm_from_state(const ExpmState<Mat>& st, Mat& r, const Mat* e, Mat* l, bool want_r = true) {
   Mat u, v, lu, lv;
   pade_uv(st, u, v, e, &lu, &lv);
   // r = (V - U)^{-1}(U + V) written as I + 2 (V - U)^{-1} U: the identity is added exactly, which
@@ -515,6 +513,7 @@ void expm_from_state(const ExpmState<Mat>& st, Mat& r, const Mat* e, Mat* l) {
       mat_mul(tmp, r, (*l));
       mat_mul(tmp, (*l), r, true);
       l->swap(tmp);
+      if (j == st.s && !want_r) break;
     }
     mat_mul(tmp, r, r);
     r.swap(tmp);
@@ -567,13 +566,24 @@ void expm_frechet_sized(const T* a, const T* e, int n, bool adjoint, int choice,
   } else {
     expm_restore(st, choice);
   }
-  if (adjoint) st.adjoint_inplace();
-  Mat ee = Eigen::Map<const Mat>(e, n, n);
+  // The adjoint by L(A^H, G) = L(A, G^H)^H (exp(X^H) = exp(X)^H): two transposes (of G and of
+  // the result) instead of one per power of the state; the same computed chain up to the order
+  // of two-term sums.
+  Mat ee;
+  if (adjoint) {
+    ee = Eigen::Map<const Mat>(e, n, n).adjoint();
+  } else {
+    ee = Eigen::Map<const Mat>(e, n, n);
+  }
   ldexp_inplace(ee, -st.s);
   Mat r, l;
-  expm_from_state<Mat>(st, r, &ee, &l);
+  expm_from_state<Mat>(st, r, &ee, &l, r_out != nullptr);
   if (r_out != nullptr) Eigen::Map<Mat>(r_out, n, n) = r;
-  Eigen::Map<Mat>(l_out, n, n) = l;
+  if (adjoint) {
+    Eigen::Map<Mat>(l_out, n, n) = l.adjoint();
+  } else {
+    Eigen::Map<Mat>(l_out, n, n) = l;
+  }
 }
 
 template <int N, int MaxN>

@@ -724,7 +724,7 @@ DETEXP_HD_CALL void expm_team(const Team& team, int n, const T* a, const T* e, b
   int m = 0, s = 0;
   select_degree(team, n, w, vec, tv, &m, &s);
   if (want_l) {
-    if (adjoint) {  // the state of A^H for the same (m, s), as expm.h's adjoint_inplace
+    if (adjoint) {  // the state of A^H for the same (m, s) (expm.h: L(A, G^H)^H, the same map)
       adjoint_inplace(team, n, w[kA], w[kT1]);
       adjoint_inplace(team, n, w[kA2], w[kT1]);
       if (m >= 5) adjoint_inplace(team, n, w[kA4], w[kT1]);
