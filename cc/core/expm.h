@@ -10,7 +10,9 @@
 // s = max(0, ceil(log2(η/θ_m))) plus the ℓ correction (AH2009 eq. (5.1)) that guards against
 // overscaling of non-normal matrices. Real 2×2 matrices take the closed form of expm_2x2.h. For
 // triangular input the diagonal and first off-diagonal are recomputed exactly after every
-// squaring (AH2009 Code Fragment 2.1), as SciPy.
+// squaring (AH2009 Code Fragment 2.1), as SciPy. Real float32 matrices of run-time size replace
+// Padé 7 as the top degree by Bader–Blanes–Casas' Taylor T_18 (expm_taylor.h, selected the same
+// way from its own θ), which needs no LU; see expm_uses_taylor.
 //
 // Fréchet derivative: Al-Mohy & Higham 2009, "Computing the Fréchet derivative of the matrix
 // exponential, with an application to condition number estimation" (Alg. 6.4): L(A, E) is the
@@ -34,70 +36,16 @@
 #include <type_traits>
 #include <vector>
 
+#include "avx512.h"
 #include "expm_2x2.h"
 #include "expm_coefficients.h"
-#include "avx512.h"
-#include "eigen_kernels.h"
+#include "expm_matrix_ops.h"
+#include "expm_taylor.h"
 #include "lu.h"
-#include "packet_gemm.h"
 #include "scalar.h"
 #include "small_lu.h"
 
 namespace detexp {
-
-constexpr int kExpmFixedMax = 8;
-
-// N: the compile-time size (or Dynamic); MaxN may bound a Dynamic size (stack storage).
-template <int N, int MaxN, class T>
-using ExpmMat = Eigen::Matrix<T, N, N, Eigen::ColMajor, MaxN, MaxN>;
-
-template <class T>
-T ldexp_scalar(const T& x, int e) {
-  if constexpr (is_complex<T>::value) {
-    return T(std::ldexp(x.real(), e), std::ldexp(x.imag(), e));
-  } else {
-    return std::ldexp(x, e);
-  }
-}
-
-// x * 2^e entrywise, exact (no premature underflow when e is very negative). While 2^e is a
-// normal number the product by it is exactly ldexp's correctly rounded result, and a vector
-// multiply: libm's scalbnf cost 23% of a float32 expm at n = 32 (perf).
-template <class Mat>
-void ldexp_inplace(Mat& m, int e) {
-  using R = real_t<typename Mat::Scalar>;
-  if (e == 0) return;
-  if (e < std::numeric_limits<R>::max_exponent - 1 && e > std::numeric_limits<R>::min_exponent - 1) {
-    m *= std::ldexp(R(1), e);
-    return;
-  }
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = ldexp_scalar(m.data()[i], e);
-}
-
-template <class Mat>
-real_t<typename Mat::Scalar> norm1(const Mat& m) {
-  return m.cwiseAbs().colwise().sum().maxCoeff();
-}
-
-// ℓ(A, m) of AH2009 eq. (5.1): extra squarings needed so that the relative backward error
-// |c_{2m+1}| || |A|^{2m+1} ||_1 / ||A||_1 stays below u. || |A|^k ||_1 is the largest entry of
-// e^T |A|^k: 2m+1 vector-matrix products, exact since |A| is nonnegative. (By Eigen's GEMV: the
-// coefficient-wise lazy product took a quarter of the float32 selection at n = 32, perf.)
-template <class Mat>
-int expm_ell(const Mat& a, real_t<typename Mat::Scalar> a1, int m) {
-  using R = real_t<typename Mat::Scalar>;
-  if (!(a1 > R(0))) return 0;
-  const auto abs_a = a.cwiseAbs().eval();
-  using RowVec = Eigen::Matrix<R, 1, Mat::ColsAtCompileTime, Eigen::RowMajor, 1, Mat::MaxColsAtCompileTime>;
-  RowVec v = RowVec::Ones(a.cols());
-  for (int k = 0; k < 2 * m + 1; ++k) v = (v * abs_a).eval();
-  const double p = static_cast<double>(v.maxCoeff());
-  if (!(p > 0)) return 0;
-  const double alpha = p / (static_cast<double>(a1) * expm_coef::inv_abs_c(m));
-  const double value = std::ceil(std::log2(alpha / ExpmTable<R>::kUnitRoundoff) / (2 * m));
-  if (!(value > 0)) return 0;
-  return static_cast<int>(std::min(value, 64.0));
-}
 
 // A lower estimate of ||X Y||_1 without forming the product: Hager's method (LAPACK xLACON with
 // t = 1, at most 5 iterations) plus Higham's alternating test vector, as in SciPy's expm. The
@@ -136,38 +84,6 @@ real_t<typename Mat::Scalar> norm1_est_product(const Mat& x, const Mat& y) {
   }
   const R alt = R(2) * (x * (y * b).eval()).cwiseAbs().sum() / R(3 * n);
   return std::max(est, alt);
-}
-
-// c = a b (or c += a b). Fixed sizes up to 8: Eigen's coefficient-based lazy product, fully
-// unrolled (4-15x faster than its GEMM path at n = 8, measured); real n from one packet of rows
-// to 256: the register-blocked kernel of packet_gemm.h (1.3-2x Eigen's GEMM there); complex
-// n = 16: column AXPYs on fixed columns (1.3-2.6x faster than GEMM); otherwise Eigen's blocked
-// GEMM (2-3x faster in the AVX-512 copy of avx512.h, which this runs in where the CPU has it).
-template <class Mat>
-void mat_mul(Mat& c, const Mat& a, const Mat& b, bool accumulate = false) {
-  using T = typename Mat::Scalar;
-  constexpr int N = Mat::RowsAtCompileTime;
-  if constexpr (N != Eigen::Dynamic && N <= 8) {
-    if (accumulate) {
-      c += a.lazyProduct(b);
-    } else {
-      c = a.lazyProduct(b);
-    }
-    return;
-  }
-  const int n = static_cast<int>(a.rows());
-  if (!accumulate) c.resize(n, n);  // as an Eigen assignment would; every product is n×n
-  if (packet_gemm::serves<T>(n)) {
-    packet_gemm::gemm<T, N == Eigen::Dynamic ? 0 : N>(n, a.data(), b.data(), c.data(), accumulate);
-  } else if constexpr (N == 16) {
-    for (int j = 0; j < N; ++j) {
-      auto cj = c.col(j);
-      if (!accumulate) cj = a.col(0) * b(0, j);
-      for (int k = accumulate ? 0 : 1; k < N; ++k) cj += a.col(k) * b(k, j);
-    }
-  } else {
-    eigen_kernels::gemm(n, a.data(), b.data(), c.data(), accumulate);
-  }
 }
 
 // The scaled powers X^k, X = 2^-s A, that the Padé evaluation uses, with the chosen m and s.
@@ -274,13 +190,35 @@ void expm_select(ExpmState<Mat>& st) {
   scale_powers(st, powers_finite);
 }
 
+// The selection of the Taylor-top path (expm_uses_taylor): Padé 3 or 5 where their tests pass on
+// the bound max(d4, d6) <= ||A^2||^(1/2) (Padé keeps the last bits for small norms: on n = 32
+// float32 matrices with ||A|| ~ 0.2, 6e-8 against T_12's 5e-7 relative error; no A^4 product is
+// spent on a test that fails). False, with A^2 formed, where T_18 takes over.
+template <class Mat>
+bool expm_select_low_pade(ExpmState<Mat>& st) {
+  using R = real_t<typename Mat::Scalar>;
+  using Tab = ExpmTable<R>;
+  const R a1 = norm1(st.A);
+  st.s = 0;
+  mat_mul(st.A2, st.A, st.A);
+  const R d2 = std::sqrt(norm1(st.A2));
+  for (int k = 0; k < 2; ++k) {
+    if (d2 <= R(Tab::kTheta[k]) && expm_ell(st.A, a1, Tab::kDegree[k]) == 0) {
+      st.m = Tab::kDegree[k];
+      if (st.m == 5) mat_mul(st.A4, st.A2, st.A2);
+      return true;
+    }
+  }
+  return false;
+}
+
 // The state expm_select leaves for A when it chose (m, s) = decode(code) before (Detexp>Expm's
 // choice output): the powers the degree needs, by the same products and scalings, without the
 // norm tests, the ℓ products and the ||A^8||, ||A^10|| work. code is expm_choice_valid.
 template <class Mat>
 void expm_restore(ExpmState<Mat>& st, int code) {
-  st.m = code % kExpmChoiceSquaringUnit;
-  st.s = code / kExpmChoiceSquaringUnit;
+  st.m = expm_choice_degree(code);
+  st.s = expm_choice_squarings(code);
   mat_mul(st.A2, st.A, st.A);
   if (st.m >= 5) mat_mul(st.A4, st.A2, st.A2);
   if (st.m >= 7) mat_mul(st.A6, st.A4, st.A2);
@@ -486,8 +424,30 @@ struct PadeSolver<Mat, true> {
   }
 };
 
-// r := r_m(X)^(2^s) and, with l, l := its Fréchet derivative in the direction e (2^-s E). With
-// want_r false (only l wanted) r is left one squaring short (the last squaring feeds only r).
+// r := r^(2^s) with, when l is given, l := the derivative along the squarings (L_{j+1} = R_j L_j +
+// L_j R_j, AH2009b Alg. 6.4), for r ≈ exp(X) and l its derivative. With want_r false (only l
+// wanted) r is left one squaring short (the last squaring feeds only r). For triangular X the
+// diagonal and first off-diagonal are exact after every squaring (fix_triangular).
+template <class Mat>
+void square_chain(const Mat& x, int s, Mat& r, Mat* l, bool want_r) {
+  if (s == 0) return;
+  const int kind = triangular_kind(x);
+  if (kind != 0) fix_triangular(r, x, kind, 0, false);
+  Mat tmp;
+  for (int j = 1; j <= s; ++j) {
+    if (l != nullptr) {
+      mat_mul(tmp, r, (*l));
+      mat_mul(tmp, (*l), r, true);
+      l->swap(tmp);
+      if (j == s && !want_r) break;
+    }
+    mat_mul(tmp, r, r);
+    r.swap(tmp);
+    if (kind != 0) fix_triangular(r, x, kind, j, true);
+  }
+}
+
+// r := r_m(X)^(2^s) and, with l, l := its Fréchet derivative in the direction e (2^-s E).
 template <class Mat>
 void expm_from_state(const ExpmState<Mat>& st, Mat& r, const Mat* e, Mat* l, bool want_r = true) {
   Mat u, v, lu, lv;
@@ -504,20 +464,64 @@ void expm_from_state(const ExpmState<Mat>& st, Mat& r, const Mat* e, Mat* l, boo
     mat_mul(rhs, diff, r, true);
     *l = q.solve(rhs);
   }
-  if (st.s == 0) return;
-  const int kind = triangular_kind(st.A);
-  if (kind != 0) fix_triangular(r, st.A, kind, 0, false);
-  Mat tmp;
-  for (int j = 1; j <= st.s; ++j) {
-    if (e != nullptr) {
-      mat_mul(tmp, r, (*l));
-      mat_mul(tmp, (*l), r, true);
-      l->swap(tmp);
-      if (j == st.s && !want_r) break;
+  square_chain(st.A, st.s, r, l, want_r);
+}
+
+// The Taylor top degree (expm_taylor.h) for real float32 matrices of run-time size (n = 9..15,
+// 17+): where Padé 3 and 5 do not serve, T_18 (5 products, no solve) replaces Padé 7 (4 products,
+// an LU and triangular solves, which cost more than the products at n = 32..96). Fixed sizes keep
+// Padé 7 (their unrolled LU is cheap); float64 keeps Padé 13 (T_18's θ = 1.09 would cost ~2 more
+// squarings than θ_13 = 5.37, and SciPy's algorithm is the accuracy reference).
+template <int N, class T>
+constexpr bool expm_uses_taylor = N == Eigen::Dynamic && ExpmTaylorTable<T>::kCount > 0;
+
+// Whether code is one the (N, T) path can produce: the Padé table's codes where Padé alone runs;
+// the Taylor degree and the lower Padé degrees where expm_uses_taylor.
+template <int N, class T>
+bool expm_choice_runs_here(int code) {
+  using R = real_t<T>;
+  if (code == kExpmChoiceNone) return false;
+  if (expm_choice_is_taylor<R>(code)) return expm_uses_taylor<N, T>;
+  return !expm_uses_taylor<N, T> ||
+         expm_degree_kind<ExpmTable<R>>(expm_choice_degree(code)) == ExpmDegreeKind::kLower;
+}
+
+// The chain for A (in st.A): the Padé state st, or the Taylor state ts (true). choice: a code
+// to restore (expm_choice_runs_here), or kExpmChoiceNone to select.
+template <int N, class T, class Mat>
+bool expm_prepare(ExpmState<Mat>& st, TaylorState<Mat>& ts, int choice) {
+  if constexpr (expm_uses_taylor<N, T>) {
+    if (choice != kExpmChoiceNone ? expm_choice_is_taylor<real_t<T>>(choice) : !expm_select_low_pade(st)) {
+      ts.basis[1].swap(st.A);
+      if (choice != kExpmChoiceNone) {
+        taylor_restore(ts, choice);
+      } else {
+        ts.basis[2].swap(st.A2);
+        taylor_select(ts);
+      }
+      return true;
     }
-    mat_mul(tmp, r, r);
-    r.swap(tmp);
-    if (kind != 0) fix_triangular(r, st.A, kind, j, true);
+    if (choice != kExpmChoiceNone) expm_restore(st, choice);
+    return false;
+  } else {
+    if (choice != kExpmChoiceNone) {
+      expm_restore(st, choice);
+    } else {
+      expm_select(st);
+    }
+    return false;
+  }
+}
+
+// r := exp(X)^(2^s) by the prepared chain and, with l, its Fréchet derivative in the direction e
+// (2^-s E). With want_r false r is left one squaring short (square_chain).
+template <class Mat>
+void expm_run(ExpmState<Mat>& st, TaylorState<Mat>& ts, bool taylor, Mat& r, const Mat* e, Mat* l, bool want_r) {
+  if (taylor) {
+    taylor_evaluate(ts, r, e, l);
+    square_chain(ts.basis[1], ts.s, r, l, want_r);
+  } else {
+    expm_from_state<Mat>(st, r, e, l, want_r);
   }
 }
 
@@ -534,17 +538,19 @@ void expm_sized(const T* a, int n, T* out, int* choice) {
   const index_t nn = static_cast<index_t>(n) * n;
   if (!all_finite(a, nn)) return fill_nan(out, nn);
   ExpmState<Mat> st;
+  TaylorState<Mat> ts;
   st.A = Eigen::Map<const Mat>(a, n, n);
-  expm_select(st);
-  if (choice != nullptr) *choice = expm_choice_code(st.m, st.s);
+  const bool taylor = expm_prepare<N, T>(st, ts, kExpmChoiceNone);
+  if (choice != nullptr) *choice = taylor ? expm_choice_code(ts.m, ts.s) : expm_choice_code(st.m, st.s);
   Mat r;
-  expm_from_state<Mat>(st, r, nullptr, nullptr);
+  expm_run<Mat>(st, ts, taylor, r, nullptr, nullptr, true);
   Eigen::Map<Mat>(out, n, n) = r;
 }
 
 // (exp(A), L(A, E)) when adjoint is false; L(A^H, E) with the degree and scaling chosen for A
 // (the exact adjoint of E ↦ L(A, E) as computed) when adjoint is true. r_out may be null.
-// choice: expm's (m, s) for A (expm_choice_code), or kExpmChoiceNone to select them here.
+// choice: expm's (m, s) for A (expm_choice_code), or kExpmChoiceNone to select them here (also
+// for a valid code that this size and type cannot produce: the other family's).
 template <int N, int MaxN, class T>
 void expm_frechet_sized(const T* a, const T* e, int n, bool adjoint, int choice, T* r_out, T* l_out) {
   using Mat = ExpmMat<N, MaxN, T>;
@@ -559,13 +565,11 @@ void expm_frechet_sized(const T* a, const T* e, int n, bool adjoint, int choice,
     }
     return fill_nan(l_out, nn);
   }
+  if (!expm_choice_runs_here<N, T>(choice)) choice = kExpmChoiceNone;
   ExpmState<Mat> st;
+  TaylorState<Mat> ts;
   st.A = Eigen::Map<const Mat>(a, n, n);
-  if (choice == kExpmChoiceNone) {
-    expm_select(st);
-  } else {
-    expm_restore(st, choice);
-  }
+  const bool taylor = expm_prepare<N, T>(st, ts, choice);
   // The adjoint by L(A^H, G) = L(A, G^H)^H (exp(X^H) = exp(X)^H): two transposes (of G and of
   // the result) instead of one per power of the state; the same computed chain up to the order
   // of two-term sums.
@@ -575,9 +579,9 @@ void expm_frechet_sized(const T* a, const T* e, int n, bool adjoint, int choice,
   } else {
     ee = Eigen::Map<const Mat>(e, n, n);
   }
-  ldexp_inplace(ee, -st.s);
+  ldexp_inplace(ee, taylor ? -ts.s : -st.s);
   Mat r, l;
-  expm_from_state<Mat>(st, r, &ee, &l, r_out != nullptr);
+  expm_run<Mat>(st, ts, taylor, r, &ee, &l, r_out != nullptr);
   if (r_out != nullptr) Eigen::Map<Mat>(r_out, n, n) = r;
   if (adjoint) {
     Eigen::Map<Mat>(l_out, n, n) = l.adjoint();

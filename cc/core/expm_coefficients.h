@@ -98,28 +98,69 @@ struct ExpmTable<float> {
   static constexpr int kMaxSquarings = 200;
 };
 
+// The truncated Taylor series T_18 that replaces Padé 7 as the top degree for real float32
+// matrices of run-time size (expm_taylor.h), and θ_18: the largest α_p(2^-s A) for which the
+// backward error h(x) = log(e^-x T_18(x)) = Σ_{k>18} c_k x^k satisfies Σ |c_k| θ^k / θ <= u = 2^-24
+// (AH2009 Theorem 4.2 applied to the Taylor remainder; the value of Bader, Blanes & Casas 2019 and
+// PyTorch, recomputed with mpmath at 60 digits). Bader–Blanes–Casas evaluate T_18 in 5 products
+// and no solve, against Padé 7's 4 products, LU and triangular solves.
+template <class R>
+struct ExpmTaylorTable {
+  static constexpr int kCount = 0;  // no Taylor degree: Padé only
+};
+
+template <>
+struct ExpmTaylorTable<float> {
+  static constexpr int kCount = 1;
+  static constexpr int kDegree[kCount] = {18};
+  static constexpr double kTheta[kCount] = {3.010066362817634e0};
+};
+
 // The degree m and squarings s expm chose for a matrix, as one int32 per matrix (the choice
 // output of Detexp>Expm, the input of Detexp>ExpmGrad): m + kExpmChoiceSquaringUnit * s, or
-// kExpmChoiceNone where no Padé chain ran (n <= 1, the real 2×2 closed form, NaN/Inf input, or
-// no forward to take it from), for which the backward selects (m, s) itself.
+// kExpmChoiceNone where no Padé or Taylor chain ran (n <= 1, the real 2×2 closed form, NaN/Inf
+// input, or no forward to take it from), for which the backward selects (m, s) itself. The Padé
+// and Taylor degrees of a precision are disjoint, so m also names the family.
 constexpr int kExpmChoiceNone = -1;
 constexpr int kExpmChoiceSquaringUnit = 256;
 
 inline int expm_choice_code(int m, int s) { return m + kExpmChoiceSquaringUnit * s; }
+inline int expm_choice_degree(int code) { return code % kExpmChoiceSquaringUnit; }
+inline int expm_choice_squarings(int code) { return code / kExpmChoiceSquaringUnit; }
 
-// A code expm could have produced for precision R: kExpmChoiceNone, a degree of the table
-// without squarings, or the top degree with 0..kMaxSquarings squarings.
+// Whether a degree is the family's top (the only one with squarings), a lower one, or not its.
+enum class ExpmDegreeKind { kNone, kLower, kTop };
+
+template <class Tab>
+ExpmDegreeKind expm_degree_kind(int m) {
+  if constexpr (Tab::kCount == 0) {
+    return ExpmDegreeKind::kNone;
+  } else {
+    if (m == Tab::kDegree[Tab::kCount - 1]) return ExpmDegreeKind::kTop;
+    for (int k = 0; k + 1 < Tab::kCount; ++k) {
+      if (m == Tab::kDegree[k]) return ExpmDegreeKind::kLower;
+    }
+    return ExpmDegreeKind::kNone;
+  }
+}
+
+// Whether code names a Taylor degree of precision R (else Padé or none).
+template <class R>
+bool expm_choice_is_taylor(int code) {
+  return code >= 0 && expm_degree_kind<ExpmTaylorTable<R>>(expm_choice_degree(code)) != ExpmDegreeKind::kNone;
+}
+
+// A code expm could have produced for precision R: kExpmChoiceNone, a Padé or Taylor degree of
+// the tables without squarings, or a top degree with 0..kMaxSquarings squarings.
 template <class R>
 bool expm_choice_valid(int code) {
-  using Tab = ExpmTable<R>;
   if (code == kExpmChoiceNone) return true;
   if (code < 0) return false;
-  const int m = code % kExpmChoiceSquaringUnit, s = code / kExpmChoiceSquaringUnit;
-  if (m == Tab::kDegree[Tab::kCount - 1]) return s <= Tab::kMaxSquarings;
-  for (int k = 0; k + 1 < Tab::kCount; ++k) {
-    if (m == Tab::kDegree[k]) return s == 0;
-  }
-  return false;
+  const int m = expm_choice_degree(code), s = expm_choice_squarings(code);
+  ExpmDegreeKind kind = expm_degree_kind<ExpmTable<R>>(m);
+  if (kind == ExpmDegreeKind::kNone) kind = expm_degree_kind<ExpmTaylorTable<R>>(m);
+  if (kind == ExpmDegreeKind::kTop) return s <= ExpmTable<R>::kMaxSquarings;
+  return kind == ExpmDegreeKind::kLower && s == 0;
 }
 
 }  // namespace detexp

@@ -57,7 +57,7 @@ def adjugate(a):
 
 
 def expm(a):
-    """exp(a) of [..., n, n] by scaling and squaring (Padé, degree and scaling per matrix).
+    """exp(a) of [..., n, n] by scaling and squaring (Padé or Taylor, degree and scaling per matrix).
 
     NaN or Inf anywhere in a matrix gives an all-NaN result for that matrix. See detexp.expm.
     """

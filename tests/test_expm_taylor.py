@@ -1,0 +1,132 @@
+"""The Taylor top degree of float32 expm (Bader–Blanes–Casas T_18, cc/core/expm_taylor.h) for real
+matrices of run-time size (n = 9..15, 17+), against SciPy in float64, mpmath, SciPy in float32,
+SciPy's expm_frechet and central differences; and its choice codes (m = 18)."""
+import mpmath
+import numpy as np
+import pytest
+import scipy.linalg as sla
+import tensorflow as tf
+
+import detexp as dx
+from conftest import random_matrices
+
+EPS32 = np.finfo(np.float32).eps
+_ops = dx._expm._ops
+
+
+def _rel1(x, ref):
+    return np.linalg.norm(np.asarray(x, np.float64) - ref, 1) / np.linalg.norm(ref, 1)
+
+
+def _choice(a):
+    c = _ops.detexp_expm(tf.constant(a))[1].numpy()
+    return c % 256, c // 256
+
+
+def _matrices(n, seed):
+    """Normal, non-normal (strictly upper part x 30) and badly scaled (D A D^-1) matrices, ||A|| from
+    ~0.5 to ~300: T_18 with 0 to ~8 squarings."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for scale in [0.5, 1.5, 3.0, 10.0, 40.0]:
+        out.append(scale * rng.standard_normal((n, n)) / np.sqrt(n))
+    g = rng.standard_normal((n, n)) / np.sqrt(n)
+    out.append(np.tril(g) + 30.0 * np.triu(g, 1))
+    d = np.logspace(-2, 2, n)
+    out.append((d[:, None] * g) / d[None, :])
+    return np.array(out).astype(np.float32)
+
+
+@pytest.mark.parametrize("n", [9, 20, 33, 64])
+def test_taylor_expm_within_10x_of_float32_scipy(n):
+    a = _matrices(n, seed=n)
+    m, s = _choice(a)
+    assert set(m) <= {3, 5, 18} and np.all(m[1:5] == 18) and s.max() >= 5  # T_18, 0 to 5+ squarings
+    out = dx.expm(tf.constant(a)).numpy()
+    for i in range(len(a)):
+        ref = sla.expm(a[i].astype(np.float64))
+        err_sp = _rel1(sla.expm(a[i]), ref)
+        err_dx = _rel1(out[i], ref)
+        assert err_dx <= 10 * max(err_sp, EPS32), (i, m[i], s[i], err_dx, err_sp)
+    np.testing.assert_array_equal(dx.numpy.expm(a), out)
+
+
+def test_taylor_without_squarings_against_mpmath():
+    # η just below θ_18 = 3.01 (no squaring): a wrong coefficient of degree <= 14 would show (the
+    # x^12/12! term alone is 250 eps of e^2.8); measured 0.5 eps.
+    rng = np.random.default_rng(5)
+    a = (np.diag(np.linspace(-2.8, 2.8, 10)) + 0.01 * rng.standard_normal((10, 10))).astype(np.float32)
+    m, s = _choice(a[None])
+    assert (m[0], s[0]) == (18, 0)
+    mpmath.mp.dps = 40
+    ref = np.array(mpmath.expm(mpmath.matrix(a.astype(np.float64).tolist())).tolist(), dtype=np.float64)
+    assert _rel1(dx.expm(tf.constant(a)).numpy(), ref) <= 8 * EPS32
+
+
+@pytest.mark.parametrize("n", [12, 40])
+def test_taylor_frechet_and_gradient_match_scipy(n):
+    a = _matrices(n, seed=n + 1)[[1, 2, 3, 5]]
+    e = random_matrices(a.shape, np.float32, seed=n + 2)
+    assert np.all(_choice(a)[0] == 18)
+    r, l = (x.numpy() for x in dx.expm_frechet(tf.constant(a), tf.constant(e)))
+    at = tf.constant(a)
+    with tf.GradientTape() as tape:
+        tape.watch(at)
+        y = tf.reduce_sum(tf.constant(e) * dx.expm(at))
+    grad = tape.gradient(y, at).numpy()
+    for i in range(len(a)):
+        a64, e64 = a[i].astype(np.float64), e[i].astype(np.float64)
+        r_ref, l_ref = sla.expm_frechet(a64, e64)
+        g_ref = sla.expm_frechet(a64.T, e64, compute_expm=False)
+        # float32 Padé 7 (the former top degree) reached 3e-6 on these; float32 SciPy is no better
+        for got, ref in [(r[i], r_ref), (l[i], l_ref), (grad[i], g_ref)]:
+            assert _rel1(got, ref) <= 2e-5, (i, _rel1(got, ref))
+
+
+def test_taylor_second_order():
+    # d/dt of the gradient along a direction, against central differences of the gradient (float64
+    # reference of a float32 op: differences at step 1e-2 on a well-scaled matrix).
+    a = (1.5 * random_matrices((12, 12), np.float32, seed=3) / np.sqrt(12)).astype(np.float32)
+    v = random_matrices((12, 12), np.float32, seed=4)
+    w = random_matrices((12, 12), np.float32, seed=5)
+    assert _choice(a[None])[0][0] == 18
+
+    def grad(x):
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = tf.reduce_sum(tf.constant(w) * dx.expm(xt))
+        return tape.gradient(y, xt)
+
+    at = tf.constant(a)
+    with tf.GradientTape() as outer:
+        outer.watch(at)
+        with tf.GradientTape() as inner:
+            inner.watch(at)
+            y = tf.reduce_sum(tf.constant(w) * dx.expm(at))
+        g = inner.gradient(y, at)
+        gv = tf.reduce_sum(g * tf.constant(v))
+    hv = outer.gradient(gv, at).numpy()  # H v (the Hessian is symmetric)
+    h = 1e-2
+    fd = (grad((a + h * v).astype(np.float32)).numpy().astype(np.float64)
+          - grad((a - h * v).astype(np.float32)).numpy()) / (2 * h)
+    assert _rel1(hv, fd) <= 2e-3
+
+
+def test_choice_codes_of_the_other_family_select_again():
+    # Valid codes that a size and type cannot produce (Taylor on a fixed size or complex64, Padé 7 on
+    # a real run-time size) are selected again: the same gradient as without a choice.
+    for n, code, dtype in [(3, 18 + 256, np.float32), (16, 18, np.float32), (20, 7 + 256, np.float32),
+                           (20, 7, np.float32), (20, 18 + 256, np.complex64)]:
+        a = random_matrices((2, n, n), dtype, seed=n)
+        g = random_matrices((2, n, n), dtype, seed=n + 1)
+        reselected = _ops.detexp_expm_grad(a, g, np.full(2, -1, np.int32)).numpy()
+        np.testing.assert_array_equal(_ops.detexp_expm_grad(a, g, np.full(2, code, np.int32)).numpy(), reselected)
+
+
+@pytest.mark.parametrize("dtype,bad", [(np.float64, 18), (np.complex128, 18), (np.float32, 18 + 256 * 201),
+                                       (np.float32, 12), (np.float32, 19)])
+def test_taylor_codes_outside_their_precision_are_rejected(dtype, bad):
+    a = random_matrices((2, 20, 20), dtype)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"choice\[1\] = {bad} is not a degree"):
+        _ops.detexp_expm_grad(a, a, np.array([-1, bad], np.int32))
