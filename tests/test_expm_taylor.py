@@ -1,5 +1,5 @@
 """The Taylor top degree of float32 expm (Bader–Blanes–Casas T_18, cc/core/expm_taylor.h) for real
-matrices of run-time size (n = 9..15, 17+), against SciPy in float64, mpmath, SciPy in float32,
+matrices with n >= 9, against SciPy in float64, mpmath, SciPy in float32,
 SciPy's expm_frechet and central differences; and its choice codes (m = 18)."""
 import mpmath
 import numpy as np
@@ -37,7 +37,7 @@ def _matrices(n, seed):
     return np.array(out).astype(np.float32)
 
 
-@pytest.mark.parametrize("n", [9, 20, 33, 64])
+@pytest.mark.parametrize("n", [9, 16, 20, 33, 64])
 def test_taylor_expm_within_10x_of_float32_scipy(n):
     a = _matrices(n, seed=n)
     m, s = _choice(a)
@@ -63,7 +63,7 @@ def test_taylor_without_squarings_against_mpmath():
     assert _rel1(dx.expm(tf.constant(a)).numpy(), ref) <= 8 * EPS32
 
 
-@pytest.mark.parametrize("n", [12, 40])
+@pytest.mark.parametrize("n", [12, 16, 40])
 def test_taylor_frechet_and_gradient_match_scipy(n):
     a = _matrices(n, seed=n + 1)[[1, 2, 3, 5]]
     e = random_matrices(a.shape, np.float32, seed=n + 2)
@@ -114,9 +114,9 @@ def test_taylor_second_order():
 
 
 def test_choice_codes_of_the_other_family_select_again():
-    # Valid codes that a size and type cannot produce (Taylor on a fixed size or complex64, Padé 7 on
-    # a real run-time size) are selected again: the same gradient as without a choice.
-    for n, code, dtype in [(3, 18 + 256, np.float32), (16, 18, np.float32), (20, 7 + 256, np.float32),
+    # Valid codes that a size and type cannot produce (Taylor at n <= 8 or on complex64, Padé 7 on
+    # real float32 with n >= 9) are selected again: the same gradient as without a choice.
+    for n, code, dtype in [(3, 18 + 256, np.float32), (8, 18, np.float32), (20, 7 + 256, np.float32),
                            (20, 7, np.float32), (20, 18 + 256, np.complex64)]:
         a = random_matrices((2, n, n), dtype, seed=n)
         g = random_matrices((2, n, n), dtype, seed=n + 1)

@@ -10,7 +10,7 @@
 // s = max(0, ceil(log2(η/θ_m))) plus the ℓ correction (AH2009 eq. (5.1)) that guards against
 // overscaling of non-normal matrices. Real 2×2 matrices take the closed form of expm_2x2.h. For
 // triangular input the diagonal and first off-diagonal are recomputed exactly after every
-// squaring (AH2009 Code Fragment 2.1), as SciPy. Real float32 matrices of run-time size replace
+// squaring (AH2009 Code Fragment 2.1), as SciPy. Real float32 matrices with n >= 9 replace
 // Padé 7 as the top degree by Bader–Blanes–Casas' Taylor T_18 (expm_taylor.h, selected the same
 // way from its own θ), which needs no LU; see expm_uses_taylor.
 //
@@ -467,13 +467,15 @@ void expm_from_state(const ExpmState<Mat>& st, Mat& r, const Mat* e, Mat* l, boo
   square_chain(st.A, st.s, r, l, want_r);
 }
 
-// The Taylor top degree (expm_taylor.h) for real float32 matrices of run-time size (n = 9..15,
-// 17+): where Padé 3 and 5 do not serve, T_18 (5 products, no solve) replaces Padé 7 (4 products,
-// an LU and triangular solves, which cost more than the products at n = 32..96). Fixed sizes keep
-// Padé 7 (their unrolled LU is cheap); float64 keeps Padé 13 (T_18's θ = 1.09 would cost ~2 more
-// squarings than θ_13 = 5.37, and SciPy's algorithm is the accuracy reference).
+// The Taylor top degree (expm_taylor.h) for real float32 matrices with n >= 9 (run-time sizes and
+// the fixed 16): where Padé 3 and 5 do not serve, T_18 (5 products, no solve) replaces Padé 7 (4
+// products, an LU and triangular solves, which cost more than the products at n = 32..96; at the
+// fixed n = 16, one thread: forward 3.8 -> 2.8 µs, backward 4.1 -> 2.7). Fixed n <= 8 keep Padé 7
+// (unrolled LU; T_18 no faster at n = 4..8, measured); float64 keeps Padé 13 (T_18 with θ_18 =
+// 1.09 needs 2-3 more squarings and was 3-18x less exact than Padé 13 on random, non-normal and
+// badly scaled n = 12, 20 matrices against mpmath); complex64 keeps Padé 7 (no gain at n = 64).
 template <int N, class T>
-constexpr bool expm_uses_taylor = N == Eigen::Dynamic && ExpmTaylorTable<T>::kCount > 0;
+constexpr bool expm_uses_taylor = (N == Eigen::Dynamic || N == 16) && ExpmTaylorTable<T>::kCount > 0;
 
 // Whether code is one the (N, T) path can produce: the Padé table's codes where Padé alone runs;
 // the Taylor degree and the lower Padé degrees where expm_uses_taylor.

@@ -99,7 +99,7 @@ struct ExpmTable<float> {
 };
 
 // The truncated Taylor series T_18 that replaces Padé 7 as the top degree for real float32
-// matrices of run-time size (expm_taylor.h), and θ_18: the largest α_p(2^-s A) for which the
+// matrices with n >= 9 (expm_taylor.h), and θ_18: the largest α_p(2^-s A) for which the
 // backward error h(x) = log(e^-x T_18(x)) = Σ_{k>18} c_k x^k satisfies Σ |c_k| θ^k / θ <= u = 2^-24
 // (AH2009 Theorem 4.2 applied to the Taylor remainder; the value of Bader, Blanes & Casas 2019 and
 // PyTorch, recomputed with mpmath at 60 digits). Bader–Blanes–Casas evaluate T_18 in 5 products

@@ -1,7 +1,7 @@
 // The truncated Taylor series T_18(X) of the matrix exponential by the product scheme of Bader,
 // Blanes & Casas, and its Fréchet derivative along the same products; the scaling and squaring
 // around it is expm.h's (shared with the Padé chain), which uses it as the top degree for real
-// float32 matrices of run-time size.
+// float32 matrices with n >= 9.
 //
 // Scheme: P. Bader, S. Blanes, F. Casas, "Computing the matrix exponential with an optimized
 // Taylor polynomial approximation", Mathematics 7 (2019) 1174, eq. (11) and Table 1 (the same

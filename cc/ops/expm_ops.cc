@@ -47,7 +47,7 @@ REGISTER_OP("Detexp>Expm")
     })
     .Doc(R"doc(
 exp(a) for a batch of square matrices: scaling and squaring with Padé approximants (for real
-float32 of run-time size, n = 9..15 or 17+, the Taylor T_18 as top degree), degree and scaling
+float32 with n >= 9, the Taylor T_18 as top degree), degree and scaling
 chosen per matrix (Al-Mohy & Higham 2009). NaN/Inf in a matrix gives NaN for it.
 choice: per matrix, the degree m and squarings s chosen, m + 256 s (m = 18: Taylor; -1 where no
 Padé or Taylor chain ran, and always -1 from the GPU kernel), for Detexp>ExpmGrad.

@@ -2,9 +2,8 @@
 
 Forward: scaling and squaring with Padé approximants (Al-Mohy & Higham 2009), degree m and
 squarings s chosen per matrix from 1-norm bounds of its powers (never from the batch maximum;
-s = ceil, not floor), cc/core/expm.h; for real float32 matrices of run-time size (n = 9..15,
-17+) the top degree is Bader–Blanes–Casas' Taylor T_18 (5 products, no solve) instead of Padé 7,
-cc/core/expm_taylor.h.
+s = ceil, not floor), cc/core/expm.h; for real float32 matrices with n >= 9 the top degree is
+Bader–Blanes–Casas' Taylor T_18 (5 products, no solve) instead of Padé 7, cc/core/expm_taylor.h.
 
 Gradients (TF's convention for complex inputs: grad = conj(df/dA) * upstream for holomorphic f):
   d exp(A)[E] = L(A, E), the Fréchet derivative, so   grad_A = L(A^H, G)   (adjoint Fréchet).
@@ -36,7 +35,7 @@ def expm(a, name=None):
     Returns:
       `[..., n, n]`, a's dtype.
     Algorithm: scaling and squaring with a Padé approximant of degree 3, 5, 7, 9 or 13 (3, 5 or 7
-      in single precision; for real float32 with n = 9..15 or n >= 17 the top degree is the Taylor
+      in single precision; for real float32 with n >= 9 the top degree is the Taylor
       polynomial T_18 of Bader, Blanes & Casas 2019 instead of Padé 7), the degree and the number
       of squarings chosen for each matrix from ||a^k||_1^(1/k) (Al-Mohy & Higham 2009); triangular
       matrices get their diagonal and first off-diagonal recomputed exactly after each squaring.
