@@ -18,6 +18,13 @@ def tol(dtype):
     return 2e-4 if np.dtype(dtype) in (np.float32, np.complex64) else 1e-11
 
 
+def rel1(x, ref):
+    """1-norm relative error of x against ref, with x promoted to at least float64 (complex kept)."""
+    x = np.asarray(x)
+    x = x.astype(np.result_type(x.dtype, ref.dtype, np.float64))
+    return np.linalg.norm(x - ref, 1) / np.linalg.norm(ref, 1)
+
+
 def random_matrices(shape, dtype, seed=0):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal(shape)

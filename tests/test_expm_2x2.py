@@ -10,6 +10,7 @@ import scipy.linalg as sla
 import tensorflow as tf
 
 import detexp as dx
+from conftest import rel1
 
 EPS64 = np.finfo(np.float64).eps
 EPS32 = np.finfo(np.float32).eps
@@ -18,10 +19,6 @@ EPS32 = np.finfo(np.float32).eps
 def _mp_expm(a):
     mpmath.mp.dps = 40
     return np.array(mpmath.expm(mpmath.matrix(np.asarray(a, dtype=np.float64).tolist())).tolist(), dtype=float)
-
-
-def _rel1(x, ref):
-    return np.linalg.norm(np.asarray(x, dtype=np.float64) - ref, 1) / np.linalg.norm(ref, 1)
 
 
 def _cases(kind, count=25, seed=0):
@@ -59,14 +56,14 @@ def test_float64_error_is_order_u_norm(kind):
     for a, x in zip(cases, got):
         ref = _mp_expm(a)
         bound = 4 * EPS64 * (1 + np.linalg.norm(a, 1))
-        assert _rel1(x, ref) <= bound, (a, _rel1(x, ref) / EPS64)
+        assert rel1(x, ref) <= bound, (a, rel1(x, ref) / EPS64)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_float64_median_error_not_worse_than_scipy(kind):
     cases = _cases(kind, seed=1)
-    ours = [_rel1(x, _mp_expm(a)) for a, x in zip(cases, dx.numpy.expm(np.stack(cases)))]
-    theirs = [_rel1(sla.expm(a), _mp_expm(a)) for a in cases]
+    ours = [rel1(x, _mp_expm(a)) for a, x in zip(cases, dx.numpy.expm(np.stack(cases)))]
+    theirs = [rel1(sla.expm(a), _mp_expm(a)) for a in cases]
     assert np.median(ours) <= max(np.median(theirs), 2 * EPS64), (np.median(ours), np.median(theirs))
 
 
@@ -80,7 +77,7 @@ def test_float32_is_rounded_float64_closed_form(kind):
         if not np.all(np.isfinite(ref.astype(np.float32))):
             continue
         # evaluated in double: one float32 rounding per entry, plus subnormal flushing near 0
-        assert _rel1(x, ref) <= 2 * EPS32 + 4 * EPS64 * (1 + np.linalg.norm(a, 1)), (a, _rel1(x, ref) / EPS32)
+        assert rel1(x, ref) <= 2 * EPS32 + 4 * EPS64 * (1 + np.linalg.norm(a, 1)), (a, rel1(x, ref) / EPS32)
 
 
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64])

@@ -112,6 +112,13 @@ void scale_powers(ExpmState<Mat>& st, bool powers_finite) {
   }
 }
 
+// Whether ||A^k||_1^(1/k) <= θ, as ||A^k||_1 <= θ^k (θ rounded to R first, as a comparison of the
+// roots in R would; the root by std::pow was 9-25% of a float32 or float64 expm at n = 4, perf).
+template <class R>
+bool root_at_most(R norm_k, int k, double theta) {
+  return static_cast<double>(norm_k) <= int_power(static_cast<double>(R(theta)), k);
+}
+
 // AH2009 Alg. 5.1 on st.A (finite); leaves the scaled powers in st.
 template <class Mat>
 void expm_select(ExpmState<Mat>& st) {
@@ -130,27 +137,25 @@ void expm_select(ExpmState<Mat>& st) {
   }
   mat_mul(st.A4, st.A2, st.A2);
   const R n4 = norm1(st.A4);
-  const R d4 = std::pow(n4, R(0.25));
-  if (std::max(d4, std::pow(n4 * n2, R(1) / 6)) <= R(Tab::kTheta[1]) && expm_ell(st.A, a1, 5) == 0) {
+  // max(d4, (||A^4|| ||A^2||)^(1/6)) <= θ_5
+  if (root_at_most(n4, 4, Tab::kTheta[1]) && root_at_most(n4 * n2, 6, Tab::kTheta[1]) &&
+      expm_ell(st.A, a1, 5) == 0) {
     st.m = 5;
     return;
   }
   mat_mul(st.A6, st.A4, st.A2);
   const R n6 = norm1(st.A6);
-  const R d6 = std::pow(n6, R(1) / 6);
-  R d8 = -1;
+  R n8 = -1;
   if constexpr (Tab::kCount == 5) {
-    if (d6 <= R(Tab::kTheta[3])) {
+    if (root_at_most(n6, 6, Tab::kTheta[3])) {  // d6 <= θ_9
       mat_mul(st.A8, st.A4, st.A4);
-      d8 = std::pow(norm1(st.A8), R(0.125));
-      const R eta3 = std::max(d6, d8);
-      if (eta3 <= R(Tab::kTheta[2]) && expm_ell(st.A, a1, 7) == 0) {
-        st.m = 7;
-        return;
-      }
-      if (eta3 <= R(Tab::kTheta[3]) && expm_ell(st.A, a1, 9) == 0) {
-        st.m = 9;
-        return;
+      n8 = norm1(st.A8);
+      for (int k = 2; k <= 3; ++k) {  // η_3 = max(d6, d8) <= θ_7, θ_9
+        if (root_at_most(n6, 6, Tab::kTheta[k]) && root_at_most(n8, 8, Tab::kTheta[k]) &&
+            expm_ell(st.A, a1, Tab::kDegree[k]) == 0) {
+          st.m = Tab::kDegree[k];
+          return;
+        }
       }
     }
   }
@@ -160,30 +165,27 @@ void expm_select(ExpmState<Mat>& st) {
   const bool powers_finite = std::isfinite(n6) && std::isfinite(n4) && std::isfinite(n2);
   R eta5 = a1;
   if (powers_finite) {
-    R d10;
+    R n10;
     if (st.A.rows() <= kExpmExactPowerNormMaxNCpu) {  // exact norms (expm_coefficients.h)
-      if (d8 < 0) {
+      if (n8 < 0) {
         mat_mul(st.A8, st.A4, st.A4);  // the top degree's evaluation does not use A8
-        d8 = std::pow(norm1(st.A8), R(0.125));
+        n8 = norm1(st.A8);
       }
       Mat a10;
       mat_mul(a10, st.A4, st.A6);
-      d10 = std::pow(norm1(a10), R(0.1));
+      n10 = norm1(a10);
     } else {
-      if (d8 < 0) d8 = std::pow(norm1_est_product(st.A4, st.A4), R(0.125));
-      d10 = std::pow(norm1_est_product(st.A4, st.A6), R(0.1));
+      if (n8 < 0) n8 = norm1_est_product(st.A4, st.A4);
+      n10 = norm1_est_product(st.A4, st.A6);
     }
+    const R d6 = std::pow(n6, R(1) / 6), d8 = std::pow(n8, R(0.125)), d10 = std::pow(n10, R(0.1));
     eta5 = std::min(std::max(d6, d8), std::max(d8, d10));
     if (!std::isfinite(eta5)) eta5 = a1;
   }
   int s = 0;
   if (eta5 > theta) s = static_cast<int>(std::ceil(std::log2(static_cast<double>(eta5) / theta)));
   s = std::max(s, 0);
-  {
-    Mat scaled = st.A;
-    ldexp_inplace(scaled, -s);
-    s += expm_ell(scaled, std::ldexp(a1, -s), m);
-  }
+  s += expm_ell(st.A, a1, m, -s);
   s = std::min(s, Tab::kMaxSquarings);
   st.m = m;
   st.s = s;
@@ -192,16 +194,18 @@ void expm_select(ExpmState<Mat>& st) {
 
 // The selection of the Taylor-top path (expm_uses_taylor): Padé 3 or 5 where their tests pass on
 // the bound max(d4, d6) <= ||A^2||^(1/2) (Padé keeps the last bits for small norms: on n = 32
-// float32 matrices with ||A|| ~ 0.2, 6e-8 against T_12's 5e-7 relative error; no A^4 product is
-// spent on a test that fails). False, with A^2 formed, where T_18 takes over.
+// float32 matrices with ||A|| ~ 0.2, 6e-8 against a Taylor T_12 prototype's 5e-7 relative error;
+// no A^4 product is spent on a test that fails). False, with A^2 formed, where T_18 takes over;
+// a1 = ||A||_1 and n2 = ||A^2||_1 for taylor_select either way.
 template <class Mat>
-bool expm_select_low_pade(ExpmState<Mat>& st) {
+bool expm_select_low_pade(ExpmState<Mat>& st, real_t<typename Mat::Scalar>& a1, real_t<typename Mat::Scalar>& n2) {
   using R = real_t<typename Mat::Scalar>;
   using Tab = ExpmTable<R>;
-  const R a1 = norm1(st.A);
+  a1 = norm1(st.A);
   st.s = 0;
   mat_mul(st.A2, st.A, st.A);
-  const R d2 = std::sqrt(norm1(st.A2));
+  n2 = norm1(st.A2);
+  const R d2 = std::sqrt(n2);
   for (int k = 0; k < 2; ++k) {
     if (d2 <= R(Tab::kTheta[k]) && expm_ell(st.A, a1, Tab::kDegree[k]) == 0) {
       st.m = Tab::kDegree[k];
@@ -493,13 +497,14 @@ bool expm_choice_runs_here(int code) {
 template <int N, class T, class Mat>
 bool expm_prepare(ExpmState<Mat>& st, TaylorState<Mat>& ts, int choice) {
   if constexpr (expm_uses_taylor<N, T>) {
-    if (choice != kExpmChoiceNone ? expm_choice_is_taylor<real_t<T>>(choice) : !expm_select_low_pade(st)) {
+    real_t<T> a1 = 0, n2 = 0;
+    if (choice != kExpmChoiceNone ? expm_choice_is_taylor<real_t<T>>(choice) : !expm_select_low_pade(st, a1, n2)) {
       ts.basis[1].swap(st.A);
       if (choice != kExpmChoiceNone) {
         taylor_restore(ts, choice);
       } else {
         ts.basis[2].swap(st.A2);
-        taylor_select(ts);
+        taylor_select(ts, a1, n2);
       }
       return true;
     }

@@ -50,55 +50,96 @@ real_t<typename Mat::Scalar> norm1(const Mat& m) {
   return m.cwiseAbs().colwise().sum().maxCoeff();
 }
 
+// x^k for k >= 0 by repeated squaring (std::pow's libm call was 4-17% of a float32 or float64
+// expm at n = 4, perf).
+inline double int_power(double x, int k) {
+  double p = 1.0;
+  for (; k > 0; k >>= 1, x *= x) {
+    if (k & 1) p *= x;
+  }
+  return p;
+}
+
 // The extra squarings ℓ that keep the leading term of a relative backward error series,
-// α = |c_k| || |A|^k ||_1 / ||A||_1 (order k), below u: ℓ = max(0, ceil(log2(α/u) / (k-1))), since
-// scaling A by 1/2 divides α by 2^(k-1). AH2009 eq. (5.1) for Padé r_m (k = 2m+1, c_k its error
-// constant); the same guard for Taylor T_m (k = m+1, c_k = 1/(m+1)!). || |A|^k ||_1 is the largest
-// entry of e^T |A|^k: k vector-matrix products, exact since |A| is nonnegative. (By Eigen's GEMV:
-// the coefficient-wise lazy product took a quarter of the float32 selection at n = 32, perf.)
+// α = |c_k| || |X|^k ||_1 / ||X||_1 (order k) for X = 2^shift A, below u:
+// ℓ = max(0, ceil(log2(α/u) / (k-1))), since scaling X by 1/2 divides α by 2^(k-1). AH2009
+// eq. (5.1) for Padé r_m (k = 2m+1, c_k its error constant); the same guard for Taylor T_m
+// (k = m+1, c_k = 1/(m+1)!). a1 = ||A||_1.
+//
+// || |A|^k ||_1 is the largest entry of v_k = B^k e, B = |A|^T (nonnegative): vector products by
+// Eigen's GEMV (the coefficient-wise lazy product took a quarter of the float32 selection at
+// n = 32) or, at fixed sizes, unrolled lazy products. B is prescaled by a power of two to
+// ||B||_inf < 1, so that no v_j overflows for any finite A. The products stop early where
+// Collatz-Wielandt bounds already fix ℓ: with r_lo v_{j-1} <= B v_{j-1} <= r_hi v_{j-1}
+// entrywise (the extreme ratios over v_{j-1} > 0), multiplying by B >= 0 keeps the inequalities,
+// so r_lo^(k-j) max(v_j) <= max(v_k) <= r_hi^(k-j) max(v_j); where both ends give the same ℓ, it
+// is ℓ. The ratios approach the Perron root of B as in the power method, and one ℓ step spans
+// k-1 octaves of α, so a few products usually settle it (standard normal / sqrt(n), n = 4..256:
+// 2.0-2.8 products per ℓ where there were 7-27).
 template <class Mat>
-int expm_ell_order(const Mat& a, real_t<typename Mat::Scalar> a1, int order, double inv_abs_ck) {
+int expm_ell_order(const Mat& a, real_t<typename Mat::Scalar> a1, int order, double inv_abs_ck,
+                   int shift = 0) {
   using R = real_t<typename Mat::Scalar>;
-  if (!(a1 > R(0))) return 0;
-  // || |A|^k ||_1 <= ||A||_1^k: where that bound already keeps α <= u, ℓ = 0 without the products.
+  if (!(a1 > R(0)) || !std::isfinite(a1)) return 0;
   const double u = ExpmTable<R>::kUnitRoundoff;
-  if (std::pow(static_cast<double>(a1), order - 1) / inv_abs_ck <= u) return 0;
-  // e^T |A|^k as (|A|^T)^k e: column GEMVs into a second vector (2x faster than the row-vector
-  // form at n = 20..64, measured).
+  // || |X|^k ||_1 <= ||X||_1^k: where that bound already keeps α <= u, ℓ = 0 without the products.
+  if (int_power(std::ldexp(static_cast<double>(a1), shift), order - 1) <= u * inv_abs_ck) return 0;
   using Vec = Eigen::Matrix<R, Mat::RowsAtCompileTime, 1, Eigen::ColMajor, Mat::MaxRowsAtCompileTime, 1>;
   using RealMat = Eigen::Matrix<R, Mat::RowsAtCompileTime, Mat::ColsAtCompileTime, Eigen::ColMajor,
                                 Mat::MaxRowsAtCompileTime, Mat::MaxColsAtCompileTime>;
-  const RealMat abs_at = a.cwiseAbs().transpose();
-  // v is rescaled by a power of two (exactly) after each product, so that || |A|^k || of an
-  // unscaled A cannot overflow: || |A|^k || = max(v) 2^exponent.
+  int a1_exponent = 0;
+  std::frexp(a1, &a1_exponent);  // ||A||_1 < 2^a1_exponent
+  const RealMat b = a.cwiseAbs().transpose() * std::ldexp(R(1), -a1_exponent);
+  // log2(α/u) = log2 max(v_k) + exponent + offset, with || |A|^j ||_1 = max(v_j) 2^(exponent + j a1_exponent).
+  const double offset = order * (static_cast<double>(a1_exponent) + shift) - std::log2(static_cast<double>(a1)) -
+                        shift - std::log2(inv_abs_ck) - std::log2(u);
+  const auto ell_of = [order](double log2_alpha_over_u) {
+    const double value = std::ceil(log2_alpha_over_u / (order - 1));
+    return value > 0 ? static_cast<int>(std::min(value, 64.0)) : 0;
+  };
+  const R tiny = std::ldexp(R(1), std::numeric_limits<R>::min_exponent / 2);
   Vec v = Vec::Ones(a.rows()), w(a.rows());
   int exponent = 0;
-  for (int k = 0; k < order; ++k) {
+  for (int j = 1; j <= order; ++j) {
     if constexpr (Mat::RowsAtCompileTime != Eigen::Dynamic) {
-      w = abs_at.lazyProduct(v);  // unrolled (Eigen's GEMV kernel was a fifth of float32 n = 8)
+      w = b.lazyProduct(v);  // unrolled (Eigen's GEMV kernel was a fifth of float32 n = 8)
     } else {
-      w.noalias() = abs_at * v;
+      w.noalias() = b * v;
+    }
+    const R top = w.maxCoeff();
+    if (!(top > R(0))) return 0;  // |A| nilpotent: α = 0
+    if (j >= 2 && j < order) {
+      R r_lo = std::numeric_limits<R>::infinity(), r_hi = 0;
+      for (Eigen::Index i = 0; i < v.size(); ++i) {
+        if (v[i] > R(0)) {
+          const R ratio = w[i] / v[i];
+          r_lo = std::min(r_lo, ratio);
+          r_hi = std::max(r_hi, ratio);
+        } else if (w[i] > R(0)) {
+          r_hi = std::numeric_limits<R>::infinity();  // no upper bound from this v
+        }
+      }
+      if (r_lo > R(0) && std::isfinite(r_hi)) {
+        const double base = std::log2(static_cast<double>(top)) + exponent + offset;
+        const int lo = ell_of(base + (order - j) * std::log2(static_cast<double>(r_lo)));
+        if (lo == ell_of(base + (order - j) * std::log2(static_cast<double>(r_hi)))) return lo;
+      }
     }
     v.swap(w);
-    const R top = v.maxCoeff();
-    if (!(top > R(0)) || !std::isfinite(top)) break;
-    int e = 0;
-    std::frexp(top, &e);
-    ldexp_inplace(v, -e);
-    exponent += e;
+    if (top < tiny) {  // rescale (exactly) before the entries leave the normal range
+      int e = 0;
+      std::frexp(top, &e);
+      ldexp_inplace(v, -e);
+      exponent += e;
+    }
   }
-  const double p = static_cast<double>(v.maxCoeff());
-  if (!(p > 0)) return 0;
-  const double log2_alpha = std::log2(p) + exponent - std::log2(static_cast<double>(a1) * inv_abs_ck);
-  const double value = std::ceil((log2_alpha - std::log2(u)) / (order - 1));
-  if (!(value > 0)) return 0;
-  return static_cast<int>(std::min(value, 64.0));
+  return ell_of(std::log2(static_cast<double>(v.maxCoeff())) + exponent + offset);
 }
 
-// ℓ(A, m) of AH2009 eq. (5.1) for the Padé degree m.
+// ℓ(2^shift A, m) of AH2009 eq. (5.1) for the Padé degree m; a1 = ||A||_1.
 template <class Mat>
-int expm_ell(const Mat& a, real_t<typename Mat::Scalar> a1, int m) {
-  return expm_ell_order(a, a1, 2 * m + 1, expm_coef::inv_abs_c(m));
+int expm_ell(const Mat& a, real_t<typename Mat::Scalar> a1, int m, int shift = 0) {
+  return expm_ell_order(a, a1, 2 * m + 1, expm_coef::inv_abs_c(m), shift);
 }
 
 // c = a b (or c += a b). Fixed sizes up to 8: Eigen's coefficient-based lazy product, fully

@@ -168,15 +168,16 @@ void taylor_scale(TaylorState<Mat>& st, bool powers_finite) {
   for (int k = 0; k < st.done; ++k) taylor_product(st, sc, k, sl, sr);
 }
 
-// Selects s for T_18 and A = basis[1] (finite), with A^2 = basis[2] formed by the caller (the
-// Padé degrees it tried first need it); leaves basis[1..3] as taylor_evaluate expects.
+constexpr double factorial(int k) { return k <= 1 ? 1.0 : k * factorial(k - 1); }
+
+// Selects s for T_18 and A = basis[1] (finite), with A^2 = basis[2], a1 = ||A||_1 and
+// n2 = ||A^2||_1 formed by the caller (the Padé degrees it tried first need them); leaves
+// basis[1..3] as taylor_evaluate expects.
 template <class Mat>
-void taylor_select(TaylorState<Mat>& st) {
+void taylor_select(TaylorState<Mat>& st, real_t<typename Mat::Scalar> a1, real_t<typename Mat::Scalar> n2) {
   using R = real_t<typename Mat::Scalar>;
   constexpr int m = ExpmTaylorTable<R>::kDegree[0];
   const Mat& a = st.basis[1];
-  const R a1 = norm1(a);
-  const R n2 = norm1(st.basis[2]);
   Mat sl, sr;
   taylor_product(st, taylor_t18(), 1, sl, sr);  // X^3
   st.done = 2;
@@ -195,7 +196,8 @@ void taylor_select(TaylorState<Mat>& st) {
   const bool powers_finite = std::isfinite(n2) && std::isfinite(n3);
   R eta = powers_finite ? alpha() : a1;
   // The ℓ guard: s + ℓ(2^-s A) = max(s, ℓ(A)), since scaling by 2^-s divides its α by 2^(18 s).
-  const int ell = expm_ell_order(a, a1, m + 1, std::tgamma(m + 2.0));  // c_19 = 1/19!
+  constexpr double kInvAbsC = factorial(m + 1);  // c_19 = 1/19!
+  const int ell = expm_ell_order(a, a1, m + 1, kInvAbsC);
   // Where the bounds cost squarings that neither the exact d3 nor the ℓ guard ask for (badly
   // scaled or non-normal A: ||A^2||^(1/2) >> d3), the exact ||A^4|| and then ||A^5|| (one product
   // each, not used by the evaluation; the backward restores s without them): each squaring saved
