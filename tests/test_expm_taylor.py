@@ -47,6 +47,43 @@ def test_taylor_expm_within_10x_of_float32_scipy(n):
     np.testing.assert_array_equal(dx.numpy.expm(a), out)
 
 
+def test_taylor_dense_matrices_not_overscaled():
+    # AH2009's ℓ guard, which T_18 does not apply (expm_taylor.h, as BBC 2019), scaled standard
+    # normal matrices 2-3 squarings below θ_18 (ρ(|A|) ~ 0.8 sqrt(n) ρ(A)); each squaring doubles
+    # the error: 17-20x float32 SciPy's at n = 512 with it (s = 4), 1.0-1.1x without (s = 1).
+    rng = np.random.default_rng(512)
+    a = (2.0 * rng.standard_normal((2, 512, 512)) / np.sqrt(512)).astype(np.float32)
+    m, s = _choice(a)
+    assert np.all(m == 18) and s.max() <= 2, (m, s)
+    out = dx.expm(tf.constant(a)).numpy()
+    for i in range(len(a)):
+        ref = sla.expm(a[i].astype(np.float64))
+        assert rel1(out[i], ref) <= 4 * rel1(sla.expm(a[i]), ref)
+
+
+@pytest.mark.parametrize("n", [16, 33, 64])
+def test_taylor_dense_non_normal_within_10x_of_float32_scipy(n):
+    # Dense non-normal matrices, the kind AH2009's ℓ guard was made for: Q U Q^T with U triangular
+    # (strict upper part x 30) and Q [[1, b], [0, -1]] Q^T blocks (b = 10, 300), Q orthogonal.
+    # Without ℓ measured at most 4.9x and 1.2x float32 SciPy's error.
+    rng = np.random.default_rng(n)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    u = np.diag(rng.standard_normal(n)) + 30 * np.triu(rng.standard_normal((n, n)), 1) / np.sqrt(n)
+    mats = [q @ u @ q.T]
+    for b in (10.0, 300.0):
+        blocks = np.zeros((n, n))
+        for i in range(0, n - 1, 2):
+            blocks[i:i + 2, i:i + 2] = [[1.0, b], [0.0, -1.0]]
+        mats.append(q @ blocks @ q.T)
+    a = np.array(mats).astype(np.float32)
+    assert np.all(_choice(a)[0] == 18)
+    out = dx.expm(tf.constant(a)).numpy()
+    for i in range(len(a)):
+        ref = sla.expm(a[i].astype(np.float64))
+        err_sp, err_dx = rel1(sla.expm(a[i]), ref), rel1(out[i], ref)
+        assert err_dx <= 10 * max(err_sp, EPS32), (i, err_dx, err_sp)
+
+
 def test_taylor_without_squarings_against_mpmath():
     # η just below θ_18 = 3.01 (no squaring): a wrong coefficient of degree <= 14 would show (the
     # x^12/12! term alone is 250 eps of e^2.8); measured 0.5 eps.

@@ -7,12 +7,13 @@
 // powers the Padé evaluation needs anyway, upper bounds ||A^(j+k)|| <= ||A^j|| ||A^k|| elsewhere,
 // and, for the top degree, ||A^8||, ||A^10|| exactly for n <= 32 (two small products cost less than
 // an estimate) or by the Hager–Higham 1-norm estimate beyond, as AH2009 and SciPy),
-// s = max(0, ceil(log2(η/θ_m))) plus the ℓ correction (AH2009 eq. (5.1)) that guards against
-// overscaling of non-normal matrices. Real 2×2 matrices take the closed form of expm_2x2.h. For
-// triangular input the diagonal and first off-diagonal are recomputed exactly after every
-// squaring (AH2009 Code Fragment 2.1), as SciPy. Real float32 matrices with n >= 9 replace
-// Padé 7 as the top degree by Bader–Blanes–Casas' Taylor T_18 (expm_taylor.h, selected the same
-// way from its own θ), which needs no LU; see expm_uses_taylor.
+// s = max(0, ceil(log2(η/θ_m))) plus the ℓ correction (AH2009 eq. (5.1)), which adds squarings
+// until the leading remainder term taken on |A| is below u (non-normal matrices). Real 2×2
+// matrices take the closed form of expm_2x2.h. For triangular input the diagonal and first
+// off-diagonal are recomputed exactly after every squaring (AH2009 Code Fragment 2.1), as SciPy.
+// Real float32 matrices with n >= 9 replace Padé 7 as the top degree by Bader–Blanes–Casas'
+// Taylor T_18 (expm_taylor.h, selected the same way from its own θ but without the ℓ correction,
+// as BBC 2019), which needs no LU; see expm_uses_taylor.
 //
 // Fréchet derivative: Al-Mohy & Higham 2009, "Computing the Fréchet derivative of the matrix
 // exponential, with an application to condition number estimation" (Alg. 6.4): L(A, E) is the

@@ -14,7 +14,7 @@
 // ceil(log2(α/θ_18)), α = min(α_3, α_4), α_p = max(d_p, d_{p+1}), d_k = ||A^k||^(1/k) (valid for
 // p(p-1) <= 19, AH2009 Theorem 4.2), from exact ||A||, ||A^2||, ||A^3|| and the bounds
 // ||A^(j+k)|| <= ||A^j|| ||A^k|| (sharpened by the exact ||A^4||, ||A^5|| where that saves
-// squarings); plus the ℓ guard on the leading remainder term |A|^19/19! (expm_ell_order).
+// squarings). No ℓ guard (AH2009 eq. (5.1)), as in BBC 2019's own selection: see taylor_select.
 //
 // Fréchet derivative: d(L R) = dL R + L dR through every product (2 products per product), so
 // L(X, E) is the exact derivative of the computed polynomial, as for the Padé chain.
@@ -168,8 +168,6 @@ void taylor_scale(TaylorState<Mat>& st, bool powers_finite) {
   for (int k = 0; k < st.done; ++k) taylor_product(st, sc, k, sl, sr);
 }
 
-constexpr double factorial(int k) { return k <= 1 ? 1.0 : k * factorial(k - 1); }
-
 // Selects s for T_18 and A = basis[1] (finite), with A^2 = basis[2], a1 = ||A||_1 and
 // n2 = ||A^2||_1 formed by the caller (the Padé degrees it tried first need them); leaves
 // basis[1..3] as taylor_evaluate expects.
@@ -195,15 +193,24 @@ void taylor_select(TaylorState<Mat>& st, real_t<typename Mat::Scalar> a1, real_t
   };
   const bool powers_finite = std::isfinite(n2) && std::isfinite(n3);
   R eta = powers_finite ? alpha() : a1;
-  // The ℓ guard: s + ℓ(2^-s A) = max(s, ℓ(A)), since scaling by 2^-s divides its α by 2^(18 s).
-  constexpr double kInvAbsC = factorial(m + 1);  // c_19 = 1/19!
-  const int ell = expm_ell_order(a, a1, m + 1, kInvAbsC);
-  // Where the bounds cost squarings that neither the exact d3 nor the ℓ guard ask for (badly
-  // scaled or non-normal A: ||A^2||^(1/2) >> d3), the exact ||A^4|| and then ||A^5|| (one product
-  // each, not used by the evaluation; the backward restores s without them): each squaring saved
-  // costs one product forward and three backward. On D G D^-1, D = diag(logspace(-2, 2)),
-  // n = 33, float32: s = 5 -> 2 and the error 4.5e-6 -> 1.7e-7 (SciPy float32: 2.2e-7).
-  if (powers_finite && squarings(eta) > std::max(squarings(d3), ell)) {
+  // No ℓ guard (AH2009's s + ℓ(2^-s A), kept for the Padé degrees; BBC 2019 select T_18 without
+  // it). ℓ scales until |c_19| || |X|^19 ||_1 <= u ||X||_1: for T_18 in single precision that
+  // means a Perron root of |X| below ~3.5, barely above θ_18 = 3.01, and standard normal
+  // matrices have ρ(|A|) ~ 0.8 sqrt(n) ρ(A), so ℓ added squarings that only doubled the error
+  // each. Relative error against float64 SciPy, as a multiple of float32 SciPy's (Padé 13, whose
+  // ℓ binds only at ~2.7 θ_13): standard normal x 2/sqrt(n), n = 512: s 4 -> 1, 17-20x -> 1.0-1.1x;
+  // x 3, n = 256: s 4 -> 2, 5.6-7.0x -> 1.3-2.4x. On 12 families (n = 9..100, 504 matrices:
+  // dense, triangular and orthogonally similar non-normal, skew, symmetric, Jordan, Q [[1, b],
+  // [0, -1]] Q^T, low rank, shifted) at most 4.9x without ℓ against 9.1x with it; where ℓ bound,
+  // the error without it was 0.43-1.07x as large in geometric mean per family, at most 2.8x per
+  // matrix. The largest loss seen: Q N Q^T, N nilpotent with N_(i,i+1) = 1000 (η ~ 0 from the
+  // cancelled X^2): 0.24 instead of 0.062 relative error, where float32 SciPy gives 0.44.
+  // Where the bounds cost squarings that the exact d3 does not ask for (badly scaled or
+  // non-normal A: ||A^2||^(1/2) >> d3), the exact ||A^4|| and then ||A^5|| (one product each, not
+  // used by the evaluation; the backward restores s without them): each squaring saved costs one
+  // product forward and three backward. On D G D^-1, D = diag(logspace(-2, 2)), n = 33, float32:
+  // s = 5 -> 2 and the error 4.5e-6 -> 1.7e-7 (SciPy float32: 2.2e-7).
+  if (powers_finite && squarings(eta) > squarings(d3)) {
     Mat a4, a5;
     mat_mul(a4, st.basis[2], st.basis[2]);
     n4 = norm1(a4);
@@ -216,12 +223,12 @@ void taylor_select(TaylorState<Mat>& st, real_t<typename Mat::Scalar> a1, real_t
   }
   if (!std::isfinite(eta)) eta = a1;
   st.m = m;
-  st.s = std::min(std::max(squarings(eta), ell), ExpmTable<R>::kMaxSquarings);
+  st.s = std::min(squarings(eta), ExpmTable<R>::kMaxSquarings);
   taylor_scale(st, powers_finite);
 }
 
 // The state taylor_select leaves for A when it chose (m, s) = decode(code) before: the same
-// power products and scalings, without the norm tests and the ℓ products.
+// power products and scalings, without the norm tests.
 template <class Mat>
 void taylor_restore(TaylorState<Mat>& st, int code) {
   st.m = expm_choice_degree(code);
