@@ -63,8 +63,8 @@ inline double int_power(double x, int k) {
 // The extra squarings ℓ that keep the leading term of a relative backward error series,
 // α = |c_k| || |X|^k ||_1 / ||X||_1 (order k) for X = 2^shift A, below u:
 // ℓ = max(0, ceil(log2(α/u) / (k-1))), since scaling X by 1/2 divides α by 2^(k-1). AH2009
-// eq. (5.1) for Padé r_m (k = 2m+1, c_k its error constant); the same guard for Taylor T_m
-// (k = m+1, c_k = 1/(m+1)!). a1 = ||A||_1.
+// eq. (5.1) for Padé r_m (k = 2m+1, c_k its error constant; expm_ell). a1 = ||A||_1. (The
+// Taylor T_18 top degree does not apply it: expm_taylor.h, taylor_select.)
 //
 // || |A|^k ||_1 is the largest entry of v_k = B^k e, B = |A|^T (nonnegative): vector products by
 // Eigen's GEMV (the coefficient-wise lazy product took a quarter of the float32 selection at
