@@ -53,6 +53,9 @@ assert tf_req and ">=2.21" in tf_req[0] and "<2.22" in tf_req[0], tf_req
 for f in ("detexp/_detexp_ops.so", "detexp/layers.py", "detexp/bench/__main__.py"):
     assert f in names, f"{f} missing from the wheel"
 assert any(n.startswith("detexp/_detexp_numpy") and n.endswith(".so") for n in names), names
+# Test-only code stays out: the hooks module (cc/testing/, tests/native/) and no tests.
+shipped_tests = [n for n in names if "_detexp_testing" in n or n.startswith("tests/")]
+assert not shipped_tests, f"test-only files in the wheel: {shipped_tests}"
 PY
 
 echo "== install into a fresh venv, smoke test outside the source tree =="
@@ -75,6 +78,8 @@ with tf.GradientTape() as t:
     t.watch(x); y = tf.reduce_sum(dx.logabsdet(x))
 np.testing.assert_allclose(t.gradient(y, x).numpy(), np.linalg.inv(a).transpose(0, 2, 1), rtol=1e-10)
 np.testing.assert_allclose(dx.numpy.slogdet(a)[1], ref_lad, rtol=1e-12)
+hooks = [n for n in dir(dx._detexp_numpy) if n.startswith("_core")]
+assert not hooks, f"test hooks in the shipped module: {hooks}"
 if os.environ.get("DETEXP_CUDA", "0").lower() in ("1", "on", "true", "yes"):
     # A CUDA wheel: GPU kernels registered, yet everything above ran here (on the CPU if no GPU).
     from tensorflow.python.framework import kernels

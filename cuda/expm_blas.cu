@@ -1,16 +1,18 @@
 // The large-n matrix exponential family on the GPU: cc/core/expm_blas_driver.h's order of work
 // with cuBLAS products (gemmBatched over pointer arrays), cuBLAS getrfBatched/getrsBatched or
-// cuSOLVER getrf/getrs for the Padé solve, and small kernels for the per-matrix steps
-// (cc/core/expm_blas_steps.h: reducing steps by one block per matrix, entrywise steps split over
-// several blocks per matrix) and the matrix-vector products of the norm estimates and ℓ.
+// cuSOLVER getrf/getrs for the Padé solve (without pivoting for triangular input), and small
+// kernels for the per-matrix steps (cc/core/expm_blas_steps.h: reducing steps by one block per
+// matrix, entrywise steps split over several blocks per matrix) and the matrix-vector products of
+// the norm estimates and ℓ.
 //
-// The host reads the per-matrix state (m, s, flags) at most 12 times per chunk (each a stream
-// synchronisation), so this path is chosen only for n >= DETEXP_GPU_EXPM_BLAS_MIN_N, where one
-// product costs far more than a synchronisation. The batch runs in chunks whose workspaces fit
-// DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB (at least one matrix per chunk).
+// The host reads the per-matrix state once per round of the selection (each a stream
+// synchronisation, ~10 per chunk), so this path serves only n >= gpu_plan's kExpmBatchedMinN,
+// where one product costs far more than a synchronisation. The batch runs in chunks whose
+// workspaces fit DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB (at least one matrix per chunk).
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <array>
 #include <complex>
 #include <memory>
 #include <mutex>
@@ -31,23 +33,37 @@ using namespace common;
 using expm_blas::BlasState;
 using expm_blas::Step;
 using expm_blas::StepArgs;
+using expm_blas::StepParams;
 
 constexpr int kStepThreads = kBlockTeamThreads;  // reducing steps: BlockTeam shuffles full warps
 
 template <class T>
 __global__ void __launch_bounds__(kStepThreads)
-    reducing_step_kernel(Step step, int param, StepArgs<T> g, const int* __restrict__ idx) {
+    reducing_step_kernel(Step step, StepParams prm, StepArgs<T> g, const int* __restrict__ idx) {
   __shared__ double red[32];
   const BlockTeam team{red};
-  expm_blas::reducing_step(team, step, param, g, idx[blockIdx.x]);
+  expm_blas::reducing_step(team, step, prm, g, idx[blockIdx.x]);
 }
 
 // blockIdx.x: the matrix of the list; blockIdx.y splits its n^2 entries.
 template <class T>
-__global__ void entrywise_step_kernel(Step step, int param, StepArgs<T> g, const int* __restrict__ idx) {
+__global__ void entrywise_step_kernel(Step step, StepParams prm, StepArgs<T> g, const int* __restrict__ idx) {
   const index_t first = static_cast<index_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   const index_t stride = static_cast<index_t>(gridDim.y) * blockDim.x;
-  expm_blas::entrywise_step(step, param, g, idx[blockIdx.x], first, stride);
+  expm_blas::entrywise_step(step, prm, g, idx[blockIdx.x], first, stride);
+}
+
+// ℓ's product j: blockIdx.x the matrix, blockIdx.y and the threads split its columns.
+template <class T>
+__global__ void ell_product_kernel(StepArgs<T> g, const int* __restrict__ idx, int j) {
+  const int first = static_cast<int>(blockIdx.y * blockDim.x + threadIdx.x);
+  expm_blas::ell_product(g, idx[blockIdx.x], j, first, static_cast<int>(gridDim.y * blockDim.x));
+}
+
+// Identity pivots (1-based, as LAPACK's) for `count` matrices factored without pivoting.
+__global__ void identity_pivots_kernel(int* ipiv, int n, int count) {
+  const std::int64_t k = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (k < static_cast<std::int64_t>(n) * count) ipiv[k] = static_cast<int>(k % n) + 1;
 }
 
 // Pointer arrays of slots c, a, b of the listed matrices (for gemmBatched).
@@ -145,17 +161,24 @@ class GpuBlasBackend {
   }
   List prefix(const List& l, int count) const { return List{l.host, l.dev, count}; }
 
-  void step(const List& l, Step s, int param) {
+  void step(const List& l, Step s, const StepParams& prm) {
     if (!status_.ok() || l.count == 0) return;
     if (expm_blas::step_is_entrywise(s)) {
       const std::int64_t nn = static_cast<std::int64_t>(g_.n) * g_.n;
       const unsigned split = static_cast<unsigned>(std::min<std::int64_t>((nn + 4095) / 4096, 64));
-      entrywise_step_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(s, param, g_, l.dev);
+      entrywise_step_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(s, prm, g_, l.dev);
       ok(launch_check("expm entrywise_step_kernel"));
     } else {
-      reducing_step_kernel<D><<<l.count, kStepThreads, 0, stream_>>>(s, param, g_, l.dev);
+      reducing_step_kernel<D><<<l.count, kStepThreads, 0, stream_>>>(s, prm, g_, l.dev);
       ok(launch_check("expm reducing_step_kernel"));
     }
+  }
+
+  void ell_product(const List& l, int j) {
+    if (!status_.ok() || l.count == 0) return;
+    const unsigned split = static_cast<unsigned>(std::min(64, (g_.n + 255) / 256));
+    ell_product_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(g_, l.dev, j);
+    ok(launch_check("expm ell_product_kernel"));
   }
 
   void gemm(const List& l, int c, int a, int b, bool accumulate) {
@@ -179,59 +202,38 @@ class GpuBlasBackend {
     ok(launch_check("expm gemv_kernel"));
   }
 
+  // Matrices with a triangular A are factored without pivoting (their results stay exactly
+  // triangular): the list splits into those and the rest, each with its own run of pivots.
   void lu_factor(const List& l, int q) {
     if (!status_.ok() || l.count == 0) return;
     ok(alloc(scratch_, static_cast<std::int64_t>(l.count) * g_.n, &ipiv_, "expm pivots"));
     ok(alloc(scratch_, l.count, &info_, "expm getrf info"));
-    if (!status_.ok()) return;
-    const int n = g_.n;
-    if (use_batched(l.count)) {
-      D** pq = ptrs_;
-      slot_pointers_kernel<D><<<(l.count + 127) / 128, 128, 0, stream_>>>(g_, l.dev, l.count, q, q, q, pq,
-                                                                          ptrs_ + max_count_, ptrs_ + 2 * max_count_);
-      ok(launch_check("expm slot_pointers_kernel"));
-      if (status_.ok()) {
-        ok(blas_check(getrf_batched<T>(api_, h_->blas, n, host_ptrs(pq), ipiv_, info_, l.count),
-                      "cublas<t>getrfBatched"));
+    const auto parts = split_by_kind(l);
+    int* ipiv = ipiv_;
+    for (int pivot = 1; pivot >= 0 && status_.ok(); --pivot) {
+      const List& part = parts[pivot];
+      factor(part, q, pivot ? ipiv : nullptr);
+      if (!pivot && part.count > 0) {
+        const std::int64_t total = static_cast<std::int64_t>(part.count) * g_.n;
+        identity_pivots_kernel<<<static_cast<unsigned>((total + 255) / 256), 256, 0, stream_>>>(ipiv, g_.n, part.count);
+        ok(launch_check("expm identity_pivots_kernel"));
       }
-      return;
-    }
-    int lwork = 0;
-    ok(solver_check(getrf_buffer_size<T>(api_, h_->solver, n, slot(l, 0, q), &lwork), "cusolverDn<t>getrf_bufferSize"));
-    T* work = nullptr;
-    if (status_.ok()) ok(alloc(scratch_, lwork, &work, "getrf workspace"));
-    for (int k = 0; k < l.count && status_.ok(); ++k) {
-      ok(solver_check(getrf<T>(api_, h_->solver, n, slot(l, k, q), work, ipiv_ + static_cast<std::int64_t>(k) * n,
-                               info_ + k),
-                      "cusolverDn<t>getrf"));
+      ipiv += static_cast<std::int64_t>(part.count) * g_.n;
     }
   }
 
   // x := q^{-1} b: b copied to x, then solved in place with lu_factor's pivots (same list).
   void lu_solve(const List& l, int q, int b, int x) {
-    step(l, Step::kCopySlot, x | (b << 8));
+    StepParams copy;
+    copy.a = x;
+    copy.b = b;
+    step(l, Step::kCopySlot, copy);
     if (!status_.ok() || l.count == 0) return;
-    const int n = g_.n;
-    if (use_batched(l.count)) {
-      D** pq = ptrs_;
-      D** px = ptrs_ + max_count_;
-      slot_pointers_kernel<D><<<(l.count + 127) / 128, 128, 0, stream_>>>(g_, l.dev, l.count, q, x, x, pq, px,
-                                                                          ptrs_ + 2 * max_count_);
-      ok(launch_check("expm slot_pointers_kernel"));
-      int info = 0;
-      if (status_.ok()) {
-        ok(blas_check(getrs_batched<T>(api_, h_->blas, n, host_ptrs(pq), ipiv_, host_ptrs(px), &info, l.count),
-                      "cublas<t>getrsBatched"));
-      }
-      if (status_.ok() && info != 0) {
-        status_ = error(Code::kInternal, "cublas<t>getrsBatched: invalid argument " + std::to_string(-info));
-      }
-      return;
-    }
-    for (int k = 0; k < l.count && status_.ok(); ++k) {
-      ok(solver_check(getrs<T>(api_, h_->solver, n, slot(l, k, q), ipiv_ + static_cast<std::int64_t>(k) * n,
-                               slot(l, k, x), info_ + k),
-                      "cusolverDn<t>getrs"));
+    const auto parts = split_by_kind(l);
+    const int* ipiv = ipiv_;
+    for (int pivot = 1; pivot >= 0 && status_.ok(); --pivot) {
+      solve(parts[pivot], q, x, ipiv);
+      ipiv += static_cast<std::int64_t>(parts[pivot].count) * g_.n;
     }
   }
 
@@ -243,10 +245,7 @@ class GpuBlasBackend {
       if (status_.ok()) ok(cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(expm state)"));
     }
     if (!status_.ok()) {
-      for (auto& s : host_states_) {
-        s = BlasState<R>{};
-        s.m = -1;
-      }
+      for (auto& s : host_states_) s = BlasState<R>{};  // status kExcluded: the driver stops
     }
   }
   const BlasState<R>& state(int i) const { return host_states_[i]; }
@@ -263,6 +262,68 @@ class GpuBlasBackend {
   T* slot(const List& l, int k, int s) const {
     const auto w = small_expm::workspace_layout<D>(g_.n, g_.frechet, g_.ws + (*l.host)[k] * g_.ws_bytes);
     return reinterpret_cast<T*>(w.w[s]);
+  }
+
+  // {without pivoting (triangular A), with pivoting}, in list order.
+  std::array<List, 2> split_by_kind(const List& l) {
+    std::vector<int> parts[2];
+    for (int k = 0; k < l.count; ++k) {
+      const int i = (*l.host)[k];
+      parts[host_states_[i].kind == 0 ? 1 : 0].push_back(i);
+    }
+    return {list(std::move(parts[0])), list(std::move(parts[1]))};
+  }
+
+  // getrf of slot q for the listed matrices; ipiv null: no pivoting.
+  void factor(const List& l, int q, int* ipiv) {
+    if (!status_.ok() || l.count == 0) return;
+    const int n = g_.n;
+    if (use_batched(l.count)) {
+      D** pq = ptrs_;
+      slot_pointers_kernel<D><<<(l.count + 127) / 128, 128, 0, stream_>>>(g_, l.dev, l.count, q, q, q, pq,
+                                                                          ptrs_ + max_count_, ptrs_ + 2 * max_count_);
+      ok(launch_check("expm slot_pointers_kernel"));
+      if (status_.ok()) {
+        ok(blas_check(getrf_batched<T>(api_, h_->blas, n, host_ptrs(pq), ipiv, info_, l.count), "cublas<t>getrfBatched"));
+      }
+      return;
+    }
+    int lwork = 0;
+    ok(solver_check(getrf_buffer_size<T>(api_, h_->solver, n, slot(l, 0, q), &lwork), "cusolverDn<t>getrf_bufferSize"));
+    T* work = nullptr;
+    if (status_.ok()) ok(alloc(scratch_, lwork, &work, "getrf workspace"));
+    for (int k = 0; k < l.count && status_.ok(); ++k) {
+      ok(solver_check(getrf<T>(api_, h_->solver, n, slot(l, k, q), work,
+                               ipiv == nullptr ? nullptr : ipiv + static_cast<std::int64_t>(k) * n, info_ + k),
+                      "cusolverDn<t>getrf"));
+    }
+  }
+
+  // x := q^{-1} x in place from factor's factors and pivots.
+  void solve(const List& l, int q, int x, const int* ipiv) {
+    if (!status_.ok() || l.count == 0) return;
+    const int n = g_.n;
+    if (use_batched(l.count)) {
+      D** pq = ptrs_;
+      D** px = ptrs_ + max_count_;
+      slot_pointers_kernel<D><<<(l.count + 127) / 128, 128, 0, stream_>>>(g_, l.dev, l.count, q, x, x, pq, px,
+                                                                          ptrs_ + 2 * max_count_);
+      ok(launch_check("expm slot_pointers_kernel"));
+      int info = 0;
+      if (status_.ok()) {
+        ok(blas_check(getrs_batched<T>(api_, h_->blas, n, host_ptrs(pq), ipiv, host_ptrs(px), &info, l.count),
+                      "cublas<t>getrsBatched"));
+      }
+      if (status_.ok() && info != 0) {
+        status_ = error(Code::kInternal, "cublas<t>getrsBatched: invalid argument " + std::to_string(-info));
+      }
+      return;
+    }
+    for (int k = 0; k < l.count && status_.ok(); ++k) {
+      ok(solver_check(getrs<T>(api_, h_->solver, n, slot(l, k, q), ipiv + static_cast<std::int64_t>(k) * n,
+                               slot(l, k, x), info_ + k),
+                      "cusolverDn<t>getrs"));
+    }
   }
 
   cudaStream_t stream_;
@@ -319,7 +380,7 @@ Status expm_blas(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool a
                      ws_bytes,
                      be.device_states()};
     be.set_chunk(args, count);
-    expm_blas::run_chunk<D>(be, count, frechet, adjoint);
+    expm_blas::run_chunk<D>(be, count, frechet, r != nullptr);
     DETEXP_RETURN_IF_ERROR(be.status());
   }
   return Status();

@@ -1,22 +1,17 @@
 // CUDA kernels and launchers of the matrix exponential family (see expm_launch.h). No TF headers.
 //
-// One algorithm: cc/core/small_expm.h's expm_team (AH2009 Alg. 5.1 / AH2009b Alg. 6.4, the CPU
-// rule of cc/core/expm.h), run per matrix by a team of threads. Every decision — NaN/Inf, degree
-// m, squarings s, triangular structure — is taken by the team on the device from its own
-// matrix: no host synchronisation, and a matrix that needs fewer products does fewer (teams
-// finish independently; a grid-stride loop hands them the next matrix).
+// One algorithm: cc/core/small_expm.h's expm_team — the degree and scaling of expm_select.h and
+// the chain of expm_chain.h that every backend runs — per matrix by a team of threads. Every
+// decision — NaN/Inf, degree m, squarings s, triangular structure — is taken by the team on the
+// device from its own matrix: no host synchronisation, and a matrix that needs fewer products does
+// fewer (teams finish independently; a grid-stride loop hands them the next matrix).
 //
-//   n = 2          teams of 4 lanes (8 matrices per warp)
-//   n = 3, 4       teams of 16 lanes
-//   5 <= n <= 32   one warp per matrix
-//   n > 32         one block of 256 threads per matrix
-// The team's workspace (12 n×n slots for expm, 22 for the Fréchet/adjoint, + O(n)) lives in
-// shared memory when it fits the device's per-block opt-in limit (H100, 227 KB: every expm up to
-// n = 32; the Fréchet/backward up to n = 32 except complex128, up to n = 25), otherwise in global
-// scratch from the caller, sized for the teams that run at once (not the batch).
-//
-// n >= DETEXP_GPU_EXPM_BLAS_MIN_N (default 64): cuBLAS products instead (expm_blas.cu); the block
-// team then serves 33..63, where its workspace still fits shared memory for the forward in float.
+// Teams by n (gpu_plan.h): 4 lanes (n = 2, 8 matrices per warp), 16 lanes (n = 3, 4), a warp (up to
+// n = 32), a block of 256 threads beyond; from DETEXP_GPU_EXPM_BLAS_MIN_N (default 64) cuBLAS
+// products instead (expm_blas.cu). The team's workspace (10 n×n slots for expm, 20 for the
+// Fréchet derivative and the backward, + O(n)) lives in shared memory when it fits the device's
+// per-block opt-in limit, otherwise in global scratch from the caller, sized for the teams that run
+// at once (not the batch).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -29,6 +24,7 @@
 #include "cuda/expm_launch.h"
 #include "cuda/expm_teams.h"
 #include "cuda/gpu_common.h"
+#include "cuda/gpu_plan.h"
 
 namespace detexp {
 namespace gpu {
@@ -128,12 +124,12 @@ Status launch(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool adjo
   if (batch == 0 || n == 0) return Status();
   if (n > 46340) return error(Code::kInvalidArgument, "expm: n = " + std::to_string(n) + " exceeds 46340 (n*n >= 2^31)");
   const std::int64_t nn = static_cast<std::int64_t>(n) * n;
-  if (n == 2 || nn <= 4) return launch_team<4, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
+  if (n <= plan::kExpmQuadMaxN) return launch_team<4, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
   if (nn <= 16) return launch_team<16, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
-  if (n >= std::max(expm_tuning().blas_min_n, kExpmExactPowerNormMaxN + 1)) {
+  if (n >= std::max(expm_tuning().blas_min_n, plan::kExpmBatchedMinNFloor)) {
     return expm_blas<T>(stream, a, e, r, l, adjoint, batch, n, scratch);
   }
-  if (n <= 32) return launch_team<32, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
+  if (n <= plan::kExpmWarpMaxN) return launch_team<32, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
   return launch_team<0, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
 }
 
@@ -151,8 +147,9 @@ const ExpmTuning& expm_tuning() {
   static const ExpmTuning t = [] {
     ExpmTuning x;
     x.shared_max_bytes = env_int("DETEXP_GPU_EXPM_SHARED_MAX_BYTES", -1);
-    x.global_budget_bytes = env_int("DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB", 1024) << 20;
-    x.blas_min_n = static_cast<int>(std::min<std::int64_t>(env_int("DETEXP_GPU_EXPM_BLAS_MIN_N", 64), 1 << 20));
+    x.global_budget_bytes = env_int("DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB", plan::kExpmGlobalBudgetMB) << 20;
+    x.blas_min_n =
+        static_cast<int>(std::min<std::int64_t>(env_int("DETEXP_GPU_EXPM_BLAS_MIN_N", plan::kExpmBatchedMinN), 1 << 20));
     return x;
   }();
   return t;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "cuda/gpu_plan.h"
 #include "cuda/slogdet_launch.h"
 
 namespace detexp {
@@ -36,12 +37,12 @@ Status expm_grad(cudaStream_t stream, const T* a, const T* g, T* out, std::int64
 //                                     the device's opt-in maximum per block); beyond it, global memory
 //   DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB  global scratch for the workspaces of concurrent teams, or of one
 //                                     chunk of the large-n path (default 1024)
-//   DETEXP_GPU_EXPM_BLAS_MIN_N        smallest n for the cuBLAS path (cuda/expm_blas.cu; default 64,
-//                                     never below 17: the path uses estimated norms of A^8, A^10)
+//   DETEXP_GPU_EXPM_BLAS_MIN_N        smallest n for the cuBLAS path (cuda/expm_blas.cu; default
+//                                     gpu_plan.h's 64, never below 3: n = 1, 2 are the teams')
 struct ExpmTuning {
   std::int64_t shared_max_bytes = -1;  // -1: the device limit
-  std::int64_t global_budget_bytes = std::int64_t{1} << 30;
-  int blas_min_n = 64;
+  std::int64_t global_budget_bytes = plan::kExpmGlobalBudgetMB << 20;
+  int blas_min_n = plan::kExpmBatchedMinN;
 };
 const ExpmTuning& expm_tuning();
 

@@ -1,11 +1,12 @@
-// Thread teams for cc/core/small_expm.h's team interface (rank, size, sync, max) on the GPU:
+// Thread teams for cc/core/team.h's interface (rank, size, sync, max) on the GPU:
 // groups of W lanes of a warp, or a whole block. Shared by the fused kernels (expm_kernels.cu)
 // and the per-matrix steps of the large-n path (expm_blas.cu).
 #pragma once
 
 #include <cuda_runtime.h>
 
-#include "cc/core/small_expm.h"
+#include "cc/core/team.h"
+#include "cuda/gpu_plan.h"
 
 namespace detexp {
 namespace gpu {
@@ -35,7 +36,7 @@ struct WarpTeam {
   DETEXP_HD V max(V v) const {
 #if defined(__CUDA_ARCH__)
     // Butterfly: every lane ends with the maximum (max is exact, so the order does not matter).
-    for (int o = W / 2; o > 0; o /= 2) v = small_expm::nan_max(v, shfl_xor_any(v, o, W, mask));
+    for (int o = W / 2; o > 0; o /= 2) v = nan_max(v, shfl_xor_any(v, o, W, mask));
 #endif
     return v;
   }
@@ -68,11 +69,11 @@ struct BlockTeam {
   DETEXP_HD V max(V v) const {
 #if defined(__CUDA_ARCH__)
     double x = static_cast<double>(v);
-    for (int o = 16; o > 0; o /= 2) x = small_expm::nan_max(x, __shfl_xor_sync(0xffffffffu, x, o));
+    for (int o = 16; o > 0; o /= 2) x = nan_max(x, __shfl_xor_sync(0xffffffffu, x, o));
     if ((threadIdx.x & 31u) == 0) red[threadIdx.x >> 5] = x;
     __syncthreads();
     x = red[0];
-    for (unsigned w = 1; w < (blockDim.x + 31u) / 32u; ++w) x = small_expm::nan_max(x, red[w]);
+    for (unsigned w = 1; w < (blockDim.x + 31u) / 32u; ++w) x = nan_max(x, red[w]);
     __syncthreads();  // red is reused by the next reduction
     return static_cast<V>(x);
 #else
@@ -81,7 +82,7 @@ struct BlockTeam {
   }
 };
 
-constexpr int kBlockTeamThreads = 256;  // a multiple of 32: BlockTeam::max shuffles full warps
+constexpr int kBlockTeamThreads = plan::kExpmBlockThreads;  // a multiple of 32: BlockTeam::max shuffles full warps
 
 }  // namespace gpu
 }  // namespace detexp

@@ -700,7 +700,9 @@ __global__ void adjugate_combine_kernel(const T* __restrict__ u, const T* __rest
 const Tuning& tuning() {
   static const Tuning t = [] {
     Tuning x;
-    if (const char* e = std::getenv("DETEXP_GPU_WARP_MAX_N")) x.warp_max_n = std::max(8, std::min(32, std::atoi(e)));
+    if (const char* e = std::getenv("DETEXP_GPU_WARP_MAX_N")) {
+      x.warp_max_n = std::max(plan::kLuRegisterMaxN, std::min(plan::kLuWarpMaxN, std::atoi(e)));
+    }
     if (const char* e = std::getenv("DETEXP_GPU_BATCHED_MAX_N")) x.batched_max_n = std::atoi(e);
     if (const char* e = std::getenv("DETEXP_GPU_BATCHED_MIN_BATCH")) x.batched_min_batch = std::atoll(e);
     return x;
@@ -731,8 +733,10 @@ Status slogdet(cudaStream_t stream, const T* a_host_t, T* lu_host_t, int* perm, 
     case 8: return launch_slogdet_fixed<8>(stream, a, lu, perm, sign, lad, batch);
     default: break;
   }
-  if (n <= 16 && n <= tuning().warp_max_n) return launch_slogdet_warp<16>(stream, a, lu, perm, sign, lad, batch, n);
-  if (n <= tuning().warp_max_n) return launch_slogdet_warp<32>(stream, a, lu, perm, sign, lad, batch, n);
+  if (n <= plan::kLuHalfWarpMaxN && n <= tuning().warp_max_n) {
+    return launch_slogdet_warp<plan::kLuHalfWarpMaxN>(stream, a, lu, perm, sign, lad, batch, n);
+  }
+  if (n <= tuning().warp_max_n) return launch_slogdet_warp<plan::kLuWarpMaxN>(stream, a, lu, perm, sign, lad, batch, n);
   return slogdet_large(stream, a_host_t, lu_host_t, perm, sign_host_t, lad, batch, n, scratch);
 }
 
@@ -754,8 +758,8 @@ Status inverse_from_lu(cudaStream_t stream, const T* lu_host_t, const int* perm,
     case 8: return launch_inverse_fixed<8>(stream, lu, perm, inv, batch);
     default: break;
   }
-  if (n <= 16) return launch_inverse_columns<16>(stream, lu, perm, inv, batch, n);
-  if (n <= 32) return launch_inverse_columns<32>(stream, lu, perm, inv, batch, n);
+  if (n <= plan::kLuHalfWarpMaxN) return launch_inverse_columns<plan::kLuHalfWarpMaxN>(stream, lu, perm, inv, batch, n);
+  if (n <= plan::kLuWarpMaxN) return launch_inverse_columns<plan::kLuWarpMaxN>(stream, lu, perm, inv, batch, n);
   return inverse_large(stream, lu_host_t, perm, inv_host_t, batch, n, scratch);
 }
 

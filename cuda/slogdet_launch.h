@@ -15,6 +15,8 @@
 #include <functional>
 #include <string>
 
+#include "cuda/gpu_plan.h"
+
 namespace detexp {
 namespace gpu {
 
@@ -55,9 +57,9 @@ Status adjugate(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int
 //   DETEXP_GPU_BATCHED_MAX_N  largest n for cuBLAS getrfBatched; beyond it a loop of cuSOLVER getrf
 //   DETEXP_GPU_BATCHED_MIN_BATCH  smallest batch for getrfBatched (default 2)
 struct Tuning {
-  int warp_max_n = 32;
-  int batched_max_n = 128;
-  std::int64_t batched_min_batch = 2;
+  int warp_max_n = plan::kLuWarpMaxN;
+  int batched_max_n = plan::kBatchedLuMaxN;
+  std::int64_t batched_min_batch = plan::kBatchedLuMinBatch;
 };
 const Tuning& tuning();
 

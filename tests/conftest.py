@@ -1,4 +1,6 @@
+import importlib
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -31,6 +33,21 @@ def random_matrices(shape, dtype, seed=0):
     if np.issubdtype(np.dtype(dtype), np.complexfloating):
         a = a + 1j * rng.standard_normal(shape)
     return a.astype(dtype)
+
+
+NATIVE = os.path.join(os.path.dirname(__file__), "native")
+
+
+def native_hooks():
+    """The test-only module _detexp_testing (cc/testing/: the GPU's per-matrix code run on the CPU),
+    which CMake builds into tests/native/ and never installs."""
+    if NATIVE not in sys.path:
+        sys.path.insert(0, NATIVE)
+    try:
+        return importlib.import_module("_detexp_testing")
+    except ImportError as e:
+        raise ImportError(f"the test hooks are built by CMake into {NATIVE} (README's install command, or "
+                          "`cmake --build build --target _detexp_testing`)") from e
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,14 @@
 The GPU kernels for n <= 8 instantiate lu_factor_small<N, T, /*kSelectSwap=*/true>,
 slogdet_from_parity and inverse_from_lu_small<N>; the large-n path uses slogdet_from_lu. Here
 the same instantiations (fixed N = 1..8, select swaps on and off, and the run-time-n variant)
-are reached through detexp._detexp_numpy._core_lu and checked against NumPy.
+are reached through the test module's lu hook (conftest.native_hooks) and checked against NumPy.
 """
 import numpy as np
 import pytest
 
-from detexp import _detexp_numpy as core
+from conftest import ALL_DTYPES, random_matrices, native_hooks, tol
 
-from conftest import ALL_DTYPES, random_matrices, tol
+hooks = native_hooks()
 
 MODES = [
     pytest.param(True, True, id="fixedN-select"),
@@ -34,7 +34,7 @@ def _unpack(lu_t, perm):
 @pytest.mark.parametrize("n", list(range(1, 9)))
 def test_factors_slogdet_inverse(n, dtype, fixed, select_swap):
     a = random_matrices((13, n, n), dtype, seed=n)
-    lu, perm, parity, sign, lad, inv = core._core_lu(a, fixed, select_swap)
+    lu, perm, parity, sign, lad, inv = hooks.lu(a, fixed, select_swap)
     b = np.swapaxes(a, -1, -2)
     lower, upper = _unpack(lu, perm)
     for i in range(a.shape[0]):
@@ -51,9 +51,9 @@ def test_factors_slogdet_inverse(n, dtype, fixed, select_swap):
 @pytest.mark.parametrize("n", [1, 3, 5, 8])
 def test_select_swap_identical_to_indexed_swap(n, dtype):
     a = random_matrices((17, n, n), dtype, seed=100 + n)
-    ref = core._core_lu(a, True, False)
+    ref = hooks.lu(a, True, False)
     for fixed in (True, False):
-        got = core._core_lu(a, fixed, True)
+        got = hooks.lu(a, fixed, True)
         for x, y in zip(got, ref):
             np.testing.assert_array_equal(x, y)
 
@@ -70,7 +70,7 @@ def test_edge_cases(dtype, fixed, select_swap):
     a[3][1, 1] = np.nan
     a[4] = random_matrices((n, n), dtype, seed=5)
     a[4][0, 3] = np.inf
-    _, _, _, sign, lad, _ = core._core_lu(a, fixed, select_swap)
+    _, _, _, sign, lad, _ = hooks.lu(a, fixed, select_swap)
     for i in range(3):
         assert sign[i] == 0 and lad[i] == -np.inf, i
     for i in (3, 4):
@@ -84,7 +84,7 @@ def test_permutation_sign_exact(dtype):
     for n in range(1, 9):
         ps = np.stack([np.eye(n)[rng.permutation(n)] for _ in range(6)]).astype(dtype)
         for fixed in (True, False):
-            _, _, _, sign, lad, _ = core._core_lu(ps, fixed, True)
+            _, _, _, sign, lad, _ = hooks.lu(ps, fixed, True)
             np.testing.assert_array_equal(sign, np.linalg.det(ps.real.astype(np.float64)).round().astype(dtype))
             np.testing.assert_array_equal(lad, 0)
 
@@ -93,7 +93,7 @@ def test_permutation_sign_exact(dtype):
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 def test_dynamic_n_larger(n, dtype):
     a = random_matrices((4, n, n), dtype, seed=n)
-    _, _, _, sign, lad, inv = core._core_lu(a, False, True)
+    _, _, _, sign, lad, inv = hooks.lu(a, False, True)
     wide = a.astype(np.complex128 if np.iscomplexobj(a) else np.float64)
     ref_sign, ref_lad = np.linalg.slogdet(wide)
     np.testing.assert_allclose(sign, ref_sign, rtol=10 * tol(dtype), atol=10 * tol(dtype))

@@ -323,10 +323,10 @@ _ops = dx._expm._ops
 
 def _degrees(dtype, n):
     """The degrees expm picks from and its top one: Padé 3..13 in double precision, Padé 3, 5, 7 in
-    single, except real float32 with n >= 9: Padé 3, 5 and Taylor 18."""
+    single, except from n = 9 on: Padé 3, 5 and Taylor 18."""
     if np.dtype(dtype) in (np.float64, np.complex128):
         return {3, 5, 7, 9, 13}, 13
-    if np.dtype(dtype) == np.float32 and n > 8:
+    if n > 8:
         return {3, 5, 18}, 18
     return {3, 5, 7}, 7
 

@@ -1,6 +1,6 @@
-"""The Taylor top degree of float32 expm (Bader–Blanes–Casas T_18, cc/core/expm_taylor.h) for real
-matrices with n >= 9, against SciPy in float64, mpmath, SciPy in float32,
-SciPy's expm_frechet and central differences; and its choice codes (m = 18)."""
+"""The Taylor top degree of single-precision expm (Bader–Blanes–Casas T_18, cc/core/expm_schemes.h)
+for float32 and complex64 matrices with n >= 9, against SciPy in double precision, mpmath, SciPy in
+single precision, SciPy's expm_frechet and central differences; and its choice codes (m = 18)."""
 import mpmath
 import numpy as np
 import pytest
@@ -61,6 +61,21 @@ def test_taylor_dense_matrices_not_overscaled():
     assert np.all(m == 18) and s.max() <= 2, (m, s)
     for err_dx, err_sp in _errors_vs_float32_scipy(a, dx.expm(tf.constant(a)).numpy()):
         assert err_dx <= 4 * err_sp, (err_dx, err_sp)
+
+
+@pytest.mark.parametrize("n", [200, 512])
+def test_complex64_dense_matrices_as_exact_as_scipy(n):
+    # complex64 took Padé 7 with AH2009's ℓ guard as its top degree until T_18 served single
+    # precision alike: ℓ over-scaled dense matrices as it had float32's (n = 200..512, scale 1..3:
+    # 1.4-8.0x complex64 SciPy's error, geometric mean 2.0x; with T_18 0.6-2.2x, 1.0x).
+    rng = np.random.default_rng(n)
+    scale = np.array([1.0, 3.0])[:, None, None] / np.sqrt(2 * n)
+    a = (scale * (rng.standard_normal((2, n, n)) + 1j * rng.standard_normal((2, n, n)))).astype(np.complex64)
+    assert np.all(_choice(a)[0] == 18)
+    out = dx.expm(tf.constant(a)).numpy()
+    for x, y in zip(a, out):
+        ref = sla.expm(x.astype(np.complex128))
+        assert rel1(y, ref) <= 3 * rel1(sla.expm(x), ref), (rel1(y, ref), rel1(sla.expm(x), ref))
 
 
 @pytest.mark.parametrize("n", [16, 33, 64])
@@ -147,10 +162,10 @@ def test_taylor_second_order():
 
 
 def test_choice_codes_of_the_other_family_select_again():
-    # Valid codes that a size and type cannot produce (Taylor at n <= 8 or on complex64, Padé 7 on
-    # real float32 with n >= 9) are selected again: the same gradient as without a choice.
+    # Valid codes that a size and type cannot produce (Taylor at n <= 8, Padé 7 in single precision
+    # with n >= 9) are selected again: the same gradient as without a choice.
     for n, code, dtype in [(3, 18 + 256, np.float32), (8, 18, np.float32), (20, 7 + 256, np.float32),
-                           (20, 7, np.float32), (20, 18 + 256, np.complex64)]:
+                           (20, 7, np.float32), (20, 7 + 256, np.complex64), (5, 18, np.complex64)]:
         a = random_matrices((2, n, n), dtype, seed=n)
         g = random_matrices((2, n, n), dtype, seed=n + 1)
         reselected = _ops.detexp_expm_grad(a, g, np.full(2, -1, np.int32)).numpy()

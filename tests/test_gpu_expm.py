@@ -223,3 +223,16 @@ def test_blas_path_large_single_matrices(n, dtype):
     # exp(A) exp(-A) = I
     prod = _wide(g[0]) @ _wide(_on("/GPU:0", dx.expm, -a).numpy()[0])
     assert np.abs(prod - np.eye(n)).max() <= 100 * tol(dtype) * n
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize("n", [4, 17, 40, 80])
+def test_triangular_is_exactly_triangular(n, dtype):
+    # As on the CPU (tests/test_expm_triangular.py): the teams (n < 64) and the cuBLAS path (Padé
+    # denominators factored without pivoting) keep every zero of upper and lower triangular input.
+    x = (random_matrices((4, n, n), dtype, seed=n) * (np.array([0.1, 1.0, 4.0, 20.0]) / np.sqrt(n))[:, None, None])
+    for a, zero in ((np.triu(x).astype(dtype), np.tril(np.ones((n, n), bool), -1)),
+                    (np.tril(x).astype(dtype), np.triu(np.ones((n, n), bool), 1))):
+        g = _on("/GPU:0", dx.expm, a).numpy()
+        assert np.all(g[:, zero] == 0)
+        assert _rel(g, _on("/CPU:0", dx.expm, a).numpy()) <= 100 * tol(dtype) * max(1, n / 8)

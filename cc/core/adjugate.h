@@ -15,6 +15,7 @@
 #include <Eigen/SVD>
 
 #include "avx512.h"
+#include "entry_points.h"
 #include "lu.h"
 
 namespace detexp {
@@ -73,7 +74,7 @@ void adjugate(const T* b, int n, T* out) {
 }  // namespace detexp
 
 #ifndef DETEXP_CORE_INSTANTIATE
-#define DETEXP_ADJUGATE_DECLARE(T) extern template void detexp::adjugate<T>(const T*, int, T*);
-DETEXP_FOR_EACH_DTYPE(DETEXP_ADJUGATE_DECLARE)
+#define DETEXP_ADJUGATE_DECLARE(T, R) DETEXP_ADJUGATE_ENTRY_POINTS(DETEXP_EXTERN_ENTRY_POINT, T, R)
+DETEXP_CORE_FOR_EACH_DTYPE(DETEXP_ADJUGATE_DECLARE)
 #undef DETEXP_ADJUGATE_DECLARE
 #endif

@@ -15,8 +15,7 @@
 //     forward+backward 3.5 -> 4.4x.
 #pragma once
 
-#include <complex>
-#include <cstdint>
+#include "entry_points.h"
 
 namespace detexp {
 namespace avx512 {
@@ -25,22 +24,13 @@ namespace avx512 {
 // variable DETEXP_AVX512=0 turns the AVX-512 copy off (read once).
 bool available();
 
-// X(T, real type of T) for the four dtypes. (Not scalar.h's DETEXP_FOR_EACH_DTYPE: this header
-// is included before the AVX-512 copy renames namespace detexp, and includes nothing of detexp.)
-#define DETEXP_AVX512_FOR_EACH_DTYPE(X) \
-  X(float, float) X(double, double) X(std::complex<float>, float) X(std::complex<double>, double)
-
-// The entry points of cc/core (same contracts as the templates of the same names), as overloads.
-#define DETEXP_AVX512_DECLARE(T, R)                                                          \
-  void slogdet_batch(const T* in, std::int64_t count, int n, T* lu, int* perm, T* sign, R* lad); \
-  void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, std::int64_t count, int n, T* out); \
-  void inverse_from_lu_batch(const T* lu, const int* perm, std::int64_t count, int n, T* inv); \
-  void adjugate(const T* b, int n, T* out);                                                  \
-  void expm_matrix(const T* a, int n, T* out, int* choice);                                  \
-  void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l);                       \
-  void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, int choice, T* out);
-DETEXP_AVX512_FOR_EACH_DTYPE(DETEXP_AVX512_DECLARE)
+// The entry points of cc/core (entry_points.h; same contracts as the templates of the same
+// names), as overloads.
+#define DETEXP_AVX512_DECLARE_ENTRY_POINT(T, name, params, args) void name params;
+#define DETEXP_AVX512_DECLARE(T, R) DETEXP_CORE_ENTRY_POINTS(DETEXP_AVX512_DECLARE_ENTRY_POINT, T, R)
+DETEXP_CORE_FOR_EACH_DTYPE(DETEXP_AVX512_DECLARE)
 #undef DETEXP_AVX512_DECLARE
+#undef DETEXP_AVX512_DECLARE_ENTRY_POINT
 
 }  // namespace avx512
 }  // namespace detexp

@@ -25,19 +25,17 @@
 #include <vector>
 
 #include "avx512.h"
+#include "cpu_plan.h"
+#include "entry_points.h"
 #include "lu.h"
 
 namespace detexp {
 
-// Up to these n the lane-parallel paths run (the working set, 2 n*n vectors, stays in L1). The
-// factorization's extra work (implicit pivoting touches every row at every step) catches up with
-// the per-matrix path beyond n = 16; the triangular solves of the inverse have no such overhead.
-// Single-thread ns per matrix, float32, lanes / per-matrix (this machine): factorization n = 4
-// 73 / 127, n = 8 235 / 502, n = 16 979 / 1157, n = 24 2346 / 2033; inverse n = 4 11 / 70,
-// n = 16 265-420 / 3087, n = 24 1226 / 7104.
-constexpr int kLanesLuMax = 24;
-constexpr int kLanesFactorMax = 16;
-constexpr int kLanesMaskGatherMax = 7;  // see lu_factor_lanes
+// Up to cpu_plan's kLanesInverseMax / kLanesFactorMax the lane-parallel paths run (the working
+// set, 2 n*n vectors, stays in L1); the factorization's implicit pivoting touches every row at
+// every step and catches up with the per-matrix path sooner than the inverse's solves do.
+constexpr int kLanesLuMax = cpu_plan::kLanesInverseMax;
+constexpr int kLanesFactorMax = cpu_plan::kLanesFactorMax;
 
 namespace lanes {
 
@@ -209,7 +207,7 @@ void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V*
     // and-or pairs in all; from n = 8 on, W scalar loads per column cost less (10-17% faster at
     // n = 12, 16, single-thread microbenchmark).
     const int j_first = lapack != nullptr ? 0 : k;
-    if (n <= kLanesMaskGatherMax) {
+    if (n <= cpu_plan::kLanesMaskGatherMax) {
       DETEXP_UNROLL
       for (int j = j_first; j < n; ++j) {
         const V* cj = a + j * n;
@@ -535,10 +533,7 @@ void inverse_from_lu_batch(const T* lu, const int* perm, index_t count, int n, T
 }  // namespace detexp
 
 #ifndef DETEXP_CORE_INSTANTIATE
-#define DETEXP_BATCH_LU_DECLARE(T)                                                                          \
-  extern template void detexp::slogdet_batch<T>(const T*, detexp::index_t, int, T*, int*, T*, detexp::real_t<T>*); \
-  extern template void detexp::scaled_inverse_adjoint_batch<T>(const T*, const int*, const T*, detexp::index_t, int, T*); \
-  extern template void detexp::inverse_from_lu_batch<T>(const T*, const int*, detexp::index_t, int, T*);
-DETEXP_FOR_EACH_DTYPE(DETEXP_BATCH_LU_DECLARE)
+#define DETEXP_BATCH_LU_DECLARE(T, R) DETEXP_BATCH_LU_ENTRY_POINTS(DETEXP_EXTERN_ENTRY_POINT, T, R)
+DETEXP_CORE_FOR_EACH_DTYPE(DETEXP_BATCH_LU_DECLARE)
 #undef DETEXP_BATCH_LU_DECLARE
 #endif

@@ -7,6 +7,8 @@
 #include <Eigen/Core>
 #include <Eigen/LU>
 
+#include "cpu_plan.h"
+
 namespace detexp {
 namespace eigen_kernels {
 
@@ -38,11 +40,6 @@ void partial_pivot_lu(T* a, int n, int* perm) {
   for (int i = 0; i < n; ++i) perm[idx[i]] = i;
 }
 
-// From this n on, L^{-1} is formed in column blocks of kInverseBlock, see inverse_unpermuted_rows;
-// below it the dense solve is as fast (measured per dtype for n = 25..256 against block widths
-// 16, 32, 64: 32 is within noise of the best everywhere).
-constexpr int kStructuredInverseMin = 48;
-constexpr int kInverseBlock = 32;
 
 // y := U^{-1} L^{-1} (row-major, n×n) from the column-major factors P B = L U, so that
 // B^{-1} = y P: column perm[i] of B^{-1} is column i of y.
@@ -54,10 +51,10 @@ template <class T>
 void inverse_unpermuted_rows(const T* lu, int n, T* y) {
   Eigen::Map<const ColMajorMatrix<T>> f(lu, n, n);
   Eigen::Map<RowMajorMatrix<T>> x(y, n, n);
-  if (n >= kStructuredInverseMin) {
+  if (n >= cpu_plan::kStructuredInverseMin) {
     x.setZero();
-    for (int j0 = 0; j0 < n; j0 += kInverseBlock) {
-      const int w = std::min(kInverseBlock, n - j0);
+    for (int j0 = 0; j0 < n; j0 += cpu_plan::kInverseBlock) {
+      const int w = std::min(cpu_plan::kInverseBlock, n - j0);
       auto block = x.block(j0, j0, n - j0, w);
       block.topRows(w).setIdentity();
       f.bottomRightCorner(n - j0, n - j0).template triangularView<Eigen::UnitLower>().solveInPlace(block);

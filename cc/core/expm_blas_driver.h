@@ -1,21 +1,23 @@
-// The matrix exponential family for large n as batched BLAS calls: the host-side order of
-// products, matrix-vector products, LU solves and per-matrix steps (expm_blas_steps.h) that
-// reproduces small_expm.h's expm_team for every matrix of a chunk at once.
+// The matrix exponential family for large n as batched calls: the host-side order of work that
+// runs the shared algorithm (expm_select.h, expm_chain.h) for every matrix of a chunk at once,
+// with the per-matrix steps of expm_blas_steps.h between the backend's batched products.
 //
-// Per-matrix decisions without batch-maximum work: the host reads the per-matrix state at the few
-// points where the algorithm branches (after ||A^2||, ||A^4||, ||A^6||, ||A^8||, each ℓ test and
-// the final (m, s): at most 12 reads per chunk, each a stream synchronisation on the GPU, ~10 µs
-// against the milliseconds of the products at the sizes this path serves), then issues each product only
-// for the matrices that need it: A^4 only for those not settled at m = 3, the Padé products per
-// degree group, and squaring j for the prefix of the matrices sorted by s that have s >= j.
+// Selection in rounds: every open matrix replays the selection with its answers so far (one
+// step), the host reads the requests (one stream synchronisation per round, plus one per
+// kEllBurst products of a long ℓ search) and answers them by groups: the power products X^p with
+// their norms, ℓ searches (matrix-vector products with the matrices that already stopped masked)
+// and norm estimates. A Padé 13 matrix takes ~10 rounds. Then each group of matrices with the same
+// scheme and formed powers runs the scheme, and the squarings run over the prefix of the matrices
+// sorted by s that have s >= j (no batch maximum).
 //
-// Backend (the CPU test backend: cc/pybind/core_test_bindings.cc; the GPU: cuda/expm_blas.cu):
+// Backend (the CPU test backend: cc/testing/expm_blas_hooks.cc; the GPU: cuda/expm_blas.cu):
 //   List list(std::vector<int> idx)           a set of matrices of the chunk (uploaded once)
 //   List prefix(const List&, int count)       its first `count` entries
-//   void step(const List&, Step, int param)   expm_blas_steps.h's reducing / entrywise step
+//   void step(const List&, Step, const StepParams&)   expm_blas_steps.h's steps
 //   void gemm(const List&, int c, int a, int b, bool acc)      slots: c := a b, or c += a b
-//   void gemv(const List&, int x, bool adjoint, int in, int out)  vectors of tv: out := op(x) in
-//   void lu_factor(const List&, int q)        q := its LU factors (pivots kept per list)
+//   void gemv(const List&, int x, bool adjoint, int in, int out)  estimator vectors of tv (units of n)
+//   void ell_product(const List&, int j)      expm_blas_steps.h's ell_product for every listed matrix
+//   void lu_factor(const List&, int q)        q := its LU factors (pivoting where kind == 0)
 //   void lu_solve(const List&, int q, int b, int x)             x := q^{-1} b, x != b
 //   void read_states()                        makes state(i) current on the host
 //   const BlasState<R>& state(int i)
@@ -23,250 +25,211 @@
 #pragma once
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "expm_blas_steps.h"
+#include "expm_chain.h"
 
 namespace detexp {
 namespace expm_blas {
 
-using namespace small_expm;  // slot names
+// Products of an ℓ search between host reads.
+constexpr int kEllBurst = 4;
+
+// expm_chain.h's backend over the batched one: every call applies to the current list; the
+// squarings narrow it to the matrices that still square (sorted by s, descending).
+template <class Backend>
+class ListChain {
+ public:
+  using List = typename Backend::List;
+  ListChain(Backend& be, const List& list) : be_(be), list_(list) {}
+  void sort_by_squarings(const std::vector<int>& by_s_desc) {
+    sorted_ = by_s_desc;
+    all_ = be_.list(sorted_);
+  }
+
+  void product(int c, int a, int b, bool accumulate) { be_.gemm(list_, c, a, b, accumulate); }
+  void combine(int dst, int terms, const int* slot, const double* coef, double identity) {
+    StepParams p;
+    p.a = dst;
+    p.terms = terms;
+    for (int t = 0; t < terms; ++t) {
+      p.slot[t] = slot[t];
+      p.coef[t] = coef[t];
+    }
+    p.identity = identity;
+    be_.step(list_, Step::kCombine, p);
+  }
+  void scale_squarings(int slot, int power) {
+    StepParams p;
+    p.a = slot;
+    p.b = power;
+    be_.step(list_, Step::kScale, p);
+  }
+  void lu_factor(int q) { be_.lu_factor(list_, q); }
+  void lu_solve(int q, int b, int x) { be_.lu_solve(list_, q, b, x); }
+  void fix_triangular(int r, int e, bool offdiag) {
+    StepParams p;
+    p.a = r;
+    p.b = e;
+    p.c = offdiag;
+    be_.step(list_, Step::kFixTriangular, p);
+  }
+  bool square_next(int j) { return narrow([j](int s) { return s >= j; }); }
+  bool square_r(int j, bool want_r) { return narrow([j, want_r](int s) { return want_r ? s >= j : s > j; }); }
+
+ private:
+  template <class Pred>
+  bool narrow(Pred keep) {
+    int count = 0;
+    while (count < static_cast<int>(sorted_.size()) && keep(be_.state(sorted_[count]).choice.s)) ++count;
+    list_ = be_.prefix(all_, count);
+    return count > 0;
+  }
+
+  Backend& be_;
+  List list_;
+  std::vector<int> sorted_;
+  List all_;
+};
 
 template <class T, class Backend>
 class ChunkRun {
  public:
   using R = real_t<T>;
-  using Tab = ExpmTable<R>;
   using List = typename Backend::List;
 
-  ChunkRun(Backend& be, int count, bool frechet, bool adjoint)
-      : be_(be), count_(count), frechet_(frechet), adjoint_(adjoint) {}
+  ChunkRun(Backend& be, int count, bool frechet, bool want_r) : be_(be), count_(count), frechet_(frechet), want_r_(want_r) {}
 
   void run() {
     std::vector<int> all(count_);
     for (int i = 0; i < count_; ++i) all[i] = i;
-    be_.step(be_.list(all), Step::kInit, 0);
+    be_.step(be_.list(all), Step::kInit, StepParams());
     be_.read_states();
-    std::vector<int> open = where([&](const BlasState<R>& s) { return s.m == 0; }, all);
-    if (open.empty()) return;
-    select_degrees(open);
-    const std::vector<int> finite = where([](const BlasState<R>& s) { return s.m > 0; }, all);
-    evaluate_pade(finite);
+    std::vector<int> open = where(all, [](const BlasState<R>& s) { return s.status == kSelecting; });
+    while (!open.empty()) {
+      be_.step(be_.list(open), Step::kSelect, StepParams());
+      be_.read_states();
+      open = where(open, [](const BlasState<R>& s) { return s.status == kSelecting; });
+      answer(open);
+    }
+    const std::vector<int> finite = where(all, [](const BlasState<R>& s) { return s.status == kSelected; });
+    if (finite.empty()) return;
+    if (frechet_) be_.step(be_.list(finite), Step::kLoadDirection, StepParams());
+    evaluate(finite);
     square(finite);
   }
 
  private:
   template <class Pred>
-  std::vector<int> where(Pred pred, const std::vector<int>& from) const {
+  std::vector<int> where(const std::vector<int>& from, Pred pred) const {
     std::vector<int> out;
     for (int i : from) {
       if (pred(be_.state(i))) out.push_back(i);
     }
     return out;
   }
-  std::vector<int> undecided(const std::vector<int>& from) const {
-    return where([](const BlasState<R>& s) { return s.m == 0; }, from);
-  }
-  std::vector<int> candidates(const std::vector<int>& from) const {
-    return where([](const BlasState<R>& s) { return (s.flags & kCandidate) != 0; }, from);
-  }
 
-  // ℓ(2^-s0 A, m) (AH2009 eq. (5.1)): 2m+1 products of |2^-s0 A|^T with ones, then kEllFinish
-  // (param: the stage's degree, or 0 for the top degree).
-  void ell(const List& l, int m, int param) {
-    be_.step(l, Step::kAbsForEll, 0);
-    for (int k = 0; k < 2 * m + 1; ++k) be_.gemv(l, kW1, true, k % 2 == 0 ? kVecV : kVecT, k % 2 == 0 ? kVecT : kVecV);
-    be_.step(l, Step::kEllFinish, param);
-  }
-
-  // A stage with a norm test (kCandidate) and ℓ: sets m = degree for the matrices that pass both.
-  void try_degree(std::vector<int>& open, int degree) {
-    be_.read_states();
-    const std::vector<int> c = candidates(open);
-    if (!c.empty()) {
-      ell(be_.list(c), degree, degree);
-      be_.read_states();
+  // One round's requests, answered by groups that ask the same.
+  void answer(const std::vector<int>& open) {
+    std::map<std::tuple<int, int, int, int>, std::vector<int>> groups;
+    for (int i : open) {
+      const ExpmRequest& q = be_.state(i).pending;
+      groups[{static_cast<int>(q.ask), q.p, q.q * 2 + q.taylor, q.m}].push_back(i);
     }
-    open = undecided(open);
+    for (const auto& [key, idx] : groups) {
+      const ExpmRequest& q = be_.state(idx.front()).pending;
+      const List l = be_.list(idx);
+      if (q.ask == ExpmAsk::kPower) {
+        if (q.p > 1) {
+          const ExpmPowerFactors f = expm_power_factors(q.p);
+          be_.gemm(l, expm_power_slot(q.taylor, q.p), expm_power_slot(q.taylor, f.a),
+                   expm_power_slot(q.taylor, f.b), false);
+        }
+        be_.step(l, Step::kNormAnswer, StepParams());
+      } else if (q.ask == ExpmAsk::kEll) {
+        ell(idx, expm_ell_order_of(q.m));
+      } else {
+        estimate(l, expm_power_slot(false, q.p), expm_power_slot(false, q.q));
+      }
+    }
   }
 
-  // Hager–Higham estimate of ||X Y||_1 (small_expm::norm1_est_product, its matrix-vector
-  // products batched; matrices whose iteration stopped ride along masked); which = 8 or 10.
-  void estimate(const List& l, int x, int y, int which) {
-    be_.step(l, Step::kHagerStart, which);
-    for (int it = 0; it < 5; ++it) {
-      be_.gemv(l, y, false, kVecV, kVecT);
-      be_.gemv(l, x, false, kVecT, kVecW);
+  // ℓ searches of one order: products with the searches that stopped masked; the host looks
+  // every kEllBurst products whether any still runs.
+  void ell(std::vector<int> idx, int order) {
+    List l = be_.list(idx);
+    be_.step(l, Step::kEllStart, StepParams());
+    be_.step(l, Step::kEllMatrix, StepParams());
+    for (int j = 1; j <= order; ++j) {
+      be_.ell_product(l, j);
+      StepParams p;
+      p.a = j;
+      be_.step(l, Step::kEllAfter, p);
+      if (j % kEllBurst != 0 || j == order) continue;
+      be_.read_states();
+      idx = where(idx, [](const BlasState<R>& s) { return s.ell_running != 0; });
+      if (idx.empty()) return;
+      l = be_.list(idx);
+    }
+  }
+
+  // Hager–Higham estimate of ||X Y||_1 (expm_norm_estimate.h, its matrix-vector products batched;
+  // matrices whose iteration stopped ride along masked). Vectors of tv: v, w, xi, z, t.
+  void estimate(const List& l, int x, int y) {
+    be_.step(l, Step::kHagerStart, StepParams());
+    StepParams it;
+    for (it.a = 0; it.a < 5; ++it.a) {
+      be_.gemv(l, y, false, 0, 4);
+      be_.gemv(l, x, false, 4, 1);
       be_.step(l, Step::kHagerForward, it);
-      be_.gemv(l, x, true, kVecXi, kVecT);
-      be_.gemv(l, y, true, kVecT, kVecZ);
+      be_.gemv(l, x, true, 2, 4);
+      be_.gemv(l, y, true, 4, 3);
       be_.step(l, Step::kHagerAdjoint, it);
     }
-    be_.step(l, Step::kHagerAlternating, 0);
-    be_.gemv(l, y, false, kVecV, kVecT);
-    be_.gemv(l, x, false, kVecT, kVecW);
-    be_.step(l, Step::kHagerFinish, which);
+    be_.step(l, Step::kHagerAlternating, StepParams());
+    be_.gemv(l, y, false, 0, 4);
+    be_.gemv(l, x, false, 4, 1);
+    be_.step(l, Step::kHagerFinish, StepParams());
   }
 
-  // AH2009 Alg. 5.1, as small_expm::select_degree.
-  void select_degrees(std::vector<int> open) {
-    be_.gemm(be_.list(open), kA2, kA, kA, false);
-    be_.step(be_.list(open), Step::kNorm2, 0);
-    try_degree(open, 3);
-    if (open.empty()) return;
-    be_.gemm(be_.list(open), kA4, kA2, kA2, false);
-    be_.step(be_.list(open), Step::kNorm4, 0);
-    try_degree(open, 5);
-    if (open.empty()) return;
-    {
-      const List l = be_.list(open);
-      be_.gemm(l, kA6, kA4, kA2, false);
-      be_.step(l, Step::kNorm6, 0);
+  // The schemes, per group of matrices with the same degree and formed powers.
+  void evaluate(const std::vector<int>& finite) {
+    std::map<std::pair<int, unsigned>, std::vector<int>> groups;
+    for (int i : finite) {
+      const ExpmChoice& c = be_.state(i).choice;
+      groups[{c.m, expm_formed_powers(c)}].push_back(i);
     }
-    if constexpr (Tab::kCount == 5) {  // double: m = 7, 9 from the exact ||A^8||
-      be_.read_states();
-      std::vector<int> c8 = candidates(open);
-      if (!c8.empty()) {
-        const List l = be_.list(c8);
-        be_.gemm(l, kA8, kA4, kA4, false);
-        be_.step(l, Step::kNorm8, 7);
-        try_degree(c8, 7);
-        if (!c8.empty()) {
-          be_.step(be_.list(c8), Step::kNorm8, 9);
-          try_degree(c8, 9);
-        }
-        open = undecided(open);
-        if (open.empty()) return;
-      }
-    }
-    // The top degree: estimated ||A^8||, ||A^10||, then s and its ℓ correction.
-    const List l = be_.list(open);
-    be_.step(l, Step::kHagerStart, 8);
-    be_.read_states();
-    if (!where([](const BlasState<R>& s) { return (s.flags & kHagerNeed) != 0; }, open).empty()) {
-      estimate(l, kA4, kA4, 8);
-    }
-    estimate(l, kA4, kA6, 10);
-    be_.step(l, Step::kTopSquarings, 0);
-    ell(l, Tab::kDegree[Tab::kCount - 1], 0);
-    be_.step(l, Step::kTopFinish, 0);
-    be_.read_states();
-    const std::vector<int> scaled = where([](const BlasState<R>& s) { return s.s > 0; }, open);
-    if (!scaled.empty()) be_.step(be_.list(scaled), Step::kScalePowers, 0);
-    const std::vector<int> redo = where([](const BlasState<R>& s) { return (s.flags & kRecompute) != 0; }, open);
-    if (!redo.empty()) {  // ||A^k|| overflowed: the powers of the scaled A
-      const List r = be_.list(redo);
-      be_.gemm(r, kA2, kA, kA, false);
-      be_.gemm(r, kA4, kA2, kA2, false);
-      be_.gemm(r, kA6, kA4, kA2, false);
+    for (const auto& [key, idx] : groups) {
+      ListChain<Backend> chain(be_, be_.list(idx));
+      expm_scale(chain, expm_scheme(key.first), key.second, frechet_);
+      expm_evaluate(chain, expm_scheme(key.first), key.second, frechet_);
     }
   }
 
-  std::vector<int> degree_at_least(const std::vector<int>& from, int m) const {
-    return where([m](const BlasState<R>& s) { return s.m >= m; }, from);
-  }
-
-  // Padé r_m = (V - U)^{-1} (V + U) and its Fréchet derivative (small_expm::pade_uv, expm_team).
-  void evaluate_pade(const std::vector<int>& finite) {
-    const List all = be_.list(finite);
-    const std::vector<int> g5 = degree_at_least(finite, 5), g7 = degree_at_least(finite, 7);
-    const std::vector<int> g9 = where([](const BlasState<R>& s) { return s.m == 9; }, finite);
-    const std::vector<int> g13 = degree_at_least(finite, 13);
-    if (frechet_ && adjoint_) {  // the state of A^H for the same (m, s)
-      adjoint_slot(finite, kA);
-      adjoint_slot(finite, kA2);
-      adjoint_slot(g5, kA4);
-      adjoint_slot(g7, kA6);
-      adjoint_slot(g9, kA8);
-    }
-    if (frechet_) be_.step(all, Step::kLoadE, 0);
-    be_.step(all, Step::kPadeWV, 0);
-    if (!g13.empty()) be_.gemm(be_.list(g13), kW, kA6, kW1, true);
-    be_.gemm(all, kU, kA, kW, false);
-    if (!g13.empty()) be_.gemm(be_.list(g13), kV, kA6, kZ1, true);
-    if (frechet_) {
-      be_.gemm(all, kM2, kA, kE, false);
-      be_.gemm(all, kM2, kE, kA, true);
-      if (!g5.empty()) {
-        const List l = be_.list(g5);
-        be_.gemm(l, kM4, kA2, kM2, false);
-        be_.gemm(l, kM4, kM2, kA2, true);
-      }
-      if (!g7.empty()) {
-        const List l = be_.list(g7);
-        be_.gemm(l, kM6, kA4, kM2, false);
-        be_.gemm(l, kM6, kM4, kA2, true);
-      }
-      if (!g9.empty()) {
-        const List l = be_.list(g9);
-        be_.gemm(l, kM8, kA4, kM4, false);
-        be_.gemm(l, kM8, kM4, kA4, true);
-      }
-      be_.step(all, Step::kPadeLWLV, 0);
-      if (!g13.empty()) {
-        const List l = be_.list(g13);
-        be_.gemm(l, kLW, kA6, kLW1, true);
-        be_.gemm(l, kLW, kM6, kW1, true);
-      }
-      be_.gemm(all, kLU, kA, kLW, false);
-      be_.gemm(all, kLU, kE, kW, true);
-      if (!g13.empty()) {
-        const List l = be_.list(g13);
-        be_.gemm(l, kLV, kA6, kLZ1, true);
-        be_.gemm(l, kLV, kM6, kZ1, true);
-      }
-    }
-    // r = (V - U)^{-1}(U + V) = I + 2 (V - U)^{-1} U; L = (V - U)^{-1}(L_U + L_V + (L_U - L_V) r).
-    be_.step(all, Step::kPadeSystem, 0);
-    be_.lu_factor(all, kV);
-    be_.lu_solve(all, kV, kU, kT1);
-    be_.step(all, Step::kPadeResult, 0);
-    if (frechet_) {
-      be_.gemm(all, kLU, kLW, kT1, true);
-      be_.lu_solve(all, kV, kLU, kT2);
-    }
-  }
-
-  void adjoint_slot(const std::vector<int>& idx, int slot) {
-    if (idx.empty()) return;
-    const List l = be_.list(idx);
-    be_.step(l, Step::kAdjointToTemp, slot);
-    be_.step(l, Step::kCopyTempTo, slot);
-  }
-
-  // s squarings (and L_{j+1} = R_j L_j + L_j R_j): squaring j over the matrices with s >= j, a
-  // prefix of the matrices sorted by s descending.
+  // s squarings (and L_{j+1} = R_j L_j + L_j R_j): squaring j over the prefix of the matrices
+  // sorted by s (descending) that have s >= j.
   void square(std::vector<int> finite) {
-    std::stable_sort(finite.begin(), finite.end(), [&](int x, int y) { return be_.state(x).s > be_.state(y).s; });
-    const List sorted = be_.list(finite);
-    int with_s = 0;
-    while (with_s < static_cast<int>(finite.size()) && be_.state(finite[with_s]).s > 0) ++with_s;
-    if (with_s > 0) be_.step(be_.prefix(sorted, with_s), Step::kPrepareSquaring, 0);
-    int active = with_s;
-    for (int j = 1; active > 0; ++j) {
-      while (active > 0 && be_.state(finite[active - 1]).s < j) --active;
-      if (active == 0) break;
-      const List p = be_.prefix(sorted, active);
-      if (frechet_) {
-        be_.gemm(p, l_slot(j), r_slot(j - 1), l_slot(j - 1), false);
-        be_.gemm(p, l_slot(j), l_slot(j - 1), r_slot(j - 1), true);
-      }
-      be_.gemm(p, r_slot(j), r_slot(j - 1), r_slot(j - 1), false);
-      be_.step(p, Step::kFixTriangular, j);
-    }
-    be_.step(sorted, Step::kFinish, 0);
+    std::stable_sort(finite.begin(), finite.end(),
+                     [&](int x, int y) { return be_.state(x).choice.s > be_.state(y).choice.s; });
+    ListChain<Backend> chain(be_, be_.list(finite));
+    chain.sort_by_squarings(finite);
+    expm_square(chain, frechet_, want_r_);
+    be_.step(be_.list(finite), Step::kFinish, StepParams());
   }
 
   Backend& be_;
   const int count_;
-  const bool frechet_, adjoint_;
+  const bool frechet_, want_r_;
 };
 
-// One chunk of `count` matrices, set up in the backend (inputs, outputs, workspaces): modes as
-// small_expm.h's expm_team (frechet: e given; adjoint: L(a^H, e) with a's degree and scaling).
+// One chunk of `count` matrices, set up in the backend (inputs, outputs, workspaces: StepArgs):
+// modes as small_expm.h's expm_team; want_r: whether exp(a) is an output.
 template <class T, class Backend>
-void run_chunk(Backend& be, int count, bool frechet, bool adjoint) {
-  ChunkRun<T, Backend>(be, count, frechet, adjoint).run();
+void run_chunk(Backend& be, int count, bool frechet, bool want_r) {
+  ChunkRun<T, Backend>(be, count, frechet, want_r).run();
 }
 
 }  // namespace expm_blas

@@ -7,13 +7,13 @@
 // the ℓ(A, m) correction, eq. (5.1)); the same numbers as SciPy's expm.
 #pragma once
 
+#include "scalar.h"
+
 namespace detexp {
 namespace expm_coef {
 
 // Padé [m/m] numerator coefficients b_0..b_m (the denominator is the same with alternating signs).
-// A constexpr function rather than namespace-scope arrays so that CUDA device code (nvcc
-// --expt-relaxed-constexpr) can read them too: cc/core/small_expm.h shares them with expm.h.
-constexpr double pade_b(int m, int j) {
+DETEXP_HD constexpr double pade_b(int m, int j) {
   switch (m) {
     case 3: {
       constexpr double b[] = {120., 60., 12., 1.};
@@ -45,7 +45,7 @@ constexpr double pade_b(int m, int j) {
 
 // 1 / |c_{2m+1}|, c_{2m+1} = (m!)^2 / ((2m)! (2m+1)!) the leading coefficient of the Padé error
 // series (AH2009 eq. (5.1)), for the ℓ correction.
-constexpr double inv_abs_c(int m) {
+DETEXP_HD constexpr double inv_abs_c(int m) {
   switch (m) {
     case 3: return 100800.;
     case 5: return 10059033600.;
@@ -56,19 +56,6 @@ constexpr double inv_abs_c(int m) {
 }
 
 }  // namespace expm_coef
-
-// Up to this n, ||A^8||_1 and ||A^10||_1 for the top degree (AH2009 Alg. 5.1 lines 19-20) are
-// exact norms of the products A^4 A^4 and A^4 A^6 instead of Hager–Higham estimates: two small
-// products cost less than the estimator's iterations (which were 27% of a float32 expm at n = 8,
-// perf). Exact norms are upper bounds of the estimates, so the backward-error bound still holds;
-// cc/core/small_expm.h (the GPU) applies this rule.
-constexpr int kExpmExactPowerNormMaxN = 16;
-// The CPU's expm.h goes further: with packet_gemm.h's products, two products at n = 32 cost less
-// than the estimator's ~24 matrix-vector products and its heap-allocated vectors (perf, float32
-// n = 32 forward: the estimates were 12% of detexp's time, all ~9 products 17%). Its selection
-// may then differ from the GPU's at 16 < n <= 32 (exact norms bound the estimates from above:
-// the same or more squarings), which changes results by rounding only.
-constexpr int kExpmExactPowerNormMaxNCpu = 32;
 
 // Degrees tried in order, θ_m (largest ||2^-s A|| for which the backward error of r_m is at most u)
 // and the unit roundoff, per precision. Single precision stops at m = 7 (Higham 2005, Table 2.3:
@@ -98,12 +85,12 @@ struct ExpmTable<float> {
   static constexpr int kMaxSquarings = 200;
 };
 
-// The truncated Taylor series T_18 that replaces Padé 7 as the top degree for real float32
-// matrices with n >= 9 (expm_taylor.h), and θ_18: the largest α_p(2^-s A) for which the
-// backward error h(x) = log(e^-x T_18(x)) = Σ_{k>18} c_k x^k satisfies Σ |c_k| θ^k / θ <= u = 2^-24
-// (AH2009 Theorem 4.2 applied to the Taylor remainder; the value of Bader, Blanes & Casas 2019 and
-// PyTorch, recomputed with mpmath at 60 digits). Bader–Blanes–Casas evaluate T_18 in 5 products
-// and no solve, against Padé 7's 4 products, LU and triangular solves.
+// The truncated Taylor series T_18 (single precision's top degree where expm_select.h's policy
+// says so) and θ_18: the largest α_p(2^-s A) for which the backward error h(x) = log(e^-x T_18(x))
+// = Σ_{k>18} c_k x^k satisfies Σ |c_k| θ^k / θ <= u = 2^-24 (AH2009 Theorem 4.2 applied to the
+// Taylor remainder; the value of Bader, Blanes & Casas 2019 and PyTorch, recomputed with mpmath at
+// 60 digits). BBC evaluate T_18 in 5 products and no solve, against Padé 7's 4 products, LU and
+// triangular solves.
 template <class R>
 struct ExpmTaylorTable {
   static constexpr int kCount = 0;  // no Taylor degree: Padé only
@@ -124,9 +111,9 @@ struct ExpmTaylorTable<float> {
 constexpr int kExpmChoiceNone = -1;
 constexpr int kExpmChoiceSquaringUnit = 256;
 
-inline int expm_choice_code(int m, int s) { return m + kExpmChoiceSquaringUnit * s; }
-inline int expm_choice_degree(int code) { return code % kExpmChoiceSquaringUnit; }
-inline int expm_choice_squarings(int code) { return code / kExpmChoiceSquaringUnit; }
+DETEXP_HD constexpr int expm_choice_code(int m, int s) { return m + kExpmChoiceSquaringUnit * s; }
+DETEXP_HD constexpr int expm_choice_degree(int code) { return code % kExpmChoiceSquaringUnit; }
+DETEXP_HD constexpr int expm_choice_squarings(int code) { return code / kExpmChoiceSquaringUnit; }
 
 // Whether a degree is the family's top (the only one with squarings), a lower one, or not its.
 enum class ExpmDegreeKind { kNone, kLower, kTop };

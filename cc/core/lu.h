@@ -11,18 +11,18 @@
 #include <type_traits>
 #include <utility>
 
+#include "cpu_plan.h"
 #include "eigen_kernels.h"
 #include "small_lu.h"
 
 namespace detexp {
 
-// Sizes up to this use the full-column elimination below (trip count n, vectorised); beyond it
-// the right-looking one (lu_factor_right_looking) is faster (measured with `python -m detexp.bench`).
-constexpr int kSmallLuMax = 24;
+// The size rules are cpu_plan.h's: fixed-size templates up to kLuFixedMax, the full-column
+// elimination up to kLuFullColumnsMax, the right-looking one up to kLuRightLookingMax, Eigen beyond.
+constexpr int kSmallLuMax = cpu_plan::kLuFullColumnsMax;
 
-// Calls fn(std::integral_constant<int, N>) with N = n for n <= kFixedMax (code specialised for the
-// size: loops of known trip count, unrolled and vectorised), and N = 0 (run-time n) otherwise.
-constexpr int kFixedMax = 8;
+// Calls fn(std::integral_constant<int, N>) with N = n for n <= kLuFixedMax (code specialised for
+// the size: loops of known trip count, unrolled and vectorised), and N = 0 (run-time n) otherwise.
 
 template <class Fn>
 decltype(auto) with_fixed_size(int n, Fn&& fn) {
@@ -38,11 +38,10 @@ decltype(auto) with_fixed_size(int n, Fn&& fn) {
   }
 }
 
-// The medium-size path (kFixedMax < n <= kSmallLuMax): the same elimination as lu_factor_small,
+// The medium-size path (kLuFixedMax < n <= kSmallLuMax): the same elimination as lu_factor_small,
 // but every update runs down the whole column with the multipliers above the pivot set to zero,
 // so the inner loops have trip count n and vectorise (subtracting 0 * x leaves an entry
-// unchanged, so the factors are the same). About 8x fewer instructions than the triangular loops
-// at n = 16 (callgrind).
+// unchanged, so the factors are the same).
 // Returns det(P) = ±1, like lu_factor_small.
 template <class T>
 int lu_factor_full_columns(T* a, int n, int* perm) {
@@ -81,14 +80,9 @@ int lu_factor_full_columns(T* a, int n, int* perm) {
   return parity;
 }
 
-// Sizes kSmallLuMax < n <= right_looking_max<T> use a plain right-looking elimination whose
-// column updates run over the rows below the pivot only (n^3/3 multiply-adds, contiguous, so
-// the compiler vectorises them); beyond, Eigen's blocked LU is as fast or faster. Measured on one
-// matrix in a C++ loop against Eigen's PartialPivLU: 1.3-1.6x faster at n = 25..32 for float
-// and complex<double>, 1.1-1.4x for double, 1.0-1.3x at n = 40, even from n = 48 on (±10%);
-// complex<float> gains nothing (its complex multiply does not vectorise here) and keeps Eigen.
-template <class T>
-constexpr int right_looking_max = std::is_same<T, std::complex<float>>::value ? kSmallLuMax : 40;
+// Sizes kSmallLuMax < n <= cpu_plan::kLuRightLookingMax<T> use a plain right-looking
+// elimination whose column updates run over the rows below the pivot only (n^3/3 multiply-adds,
+// contiguous, so the compiler vectorises them); beyond, Eigen's blocked LU is as fast or faster.
 
 // Returns det(P) = ±1, like lu_factor_small; the same factors and perm convention.
 template <class T>
@@ -167,12 +161,12 @@ SlogdetValue<T> slogdet_inplace_eigen(T* a, int n, int* perm) {
 template <class T>
 SlogdetValue<T> slogdet_inplace(T* a, int n, int* perm) {
   if (n == 0) return {T(1), real_t<T>(0)};
-  if (n > right_looking_max<T>) return slogdet_inplace_eigen(a, n, perm);
+  if (n > cpu_plan::kLuRightLookingMax<T>) return slogdet_inplace_eigen(a, n, perm);
   const bool finite = all_finite(a, static_cast<index_t>(n) * n);
   int parity;
   if (n > kSmallLuMax) {
     parity = lu_factor_right_looking(a, n, perm);
-  } else if (n > kFixedMax) {
+  } else if (n > cpu_plan::kLuFixedMax) {
     parity = lu_factor_full_columns(a, n, perm);
   } else {
     parity = with_fixed_size(n, [&](auto fixed) { return lu_factor_small<decltype(fixed)::value>(a, n, perm); });
@@ -185,7 +179,7 @@ SlogdetValue<T> slogdet_inplace(T* a, int n, int* perm) {
 template <class T>
 void inverse_from_lu(const T* lu, const int* perm, int n, T* scratch, T* inv) {
   if (n == 0) return;
-  if (n <= kFixedMax) {
+  if (n <= cpu_plan::kLuFixedMax) {
     return with_fixed_size(n, [&](auto fixed) { inverse_from_lu_small<decltype(fixed)::value>(lu, perm, n, inv); });
   }
   if (n <= kSmallLuMax) return inverse_from_lu_full_columns(lu, perm, n, inv);

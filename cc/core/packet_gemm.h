@@ -4,21 +4,17 @@
 // Each call of column_block keeps an 8-column strip of C, one packet of rows high, in 8 packet
 // accumulators and runs k over the whole inner dimension: per k one packet load of A's column,
 // 8 broadcasts of B's row entries, 8 independent multiply-adds (enough chains to hide the
-// latency of the multiply-add units). A, B and C of the sizes served (n <= kMaxN) stay in the
+// latency of the multiply-add units). A, B and C of the sizes served (cpu_plan.h) stay in the
 // L1/L2 caches, so no packing is needed. Rows beyond the last whole packet (n % W of them) go to
 // Eigen's GEMM as an (n % W)×n by n×n product.
-//
-// Measured, one matrix in cache, one thread of this project's 2-core AMD EPYC (Zen 4), AVX-512
-// copy (avx512.h), GFLOP/s of Eigen's GEMM -> this kernel:
-//   float32  n = 16: 42 -> 83, 32: 66 -> 102, 64: 78 -> 106, 128: 93 -> 106, 256: 68 -> 97
-//   float64  n = 16: 23 -> 45, 32: 32 -> 50, 64: 42 -> 52, 128: 47 -> 51, 256: 47 -> 50
-// (tried: 2 or 4 packets high by 6 or 4 columns wide: no better anywhere, worse at n <= 32).
+
 #pragma once
 
 #include <type_traits>
 
 #include <Eigen/Core>
 
+#include "cpu_plan.h"
 #include "eigen_kernels.h"
 
 namespace detexp {
@@ -31,14 +27,11 @@ using Packet = typename Eigen::internal::packet_traits<T>::type;
 template <class T>
 constexpr int kWidth = Eigen::internal::unpacket_traits<Packet<T>>::size;
 
-// Beyond this Eigen's GEMM, whose cache blocking wins once A no longer fits in L2.
-constexpr int kMaxN = 256;
-
-// Real types with at least one whole packet of rows and n <= kMaxN.
+// Real types with at least one whole packet of rows and n <= cpu_plan::kPacketGemmMaxN.
 template <class T>
 bool serves(int n) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    return n >= kWidth<T> && n <= kMaxN;
+    return n >= kWidth<T> && n <= cpu_plan::kPacketGemmMaxN;
   } else {
     return false;
   }

@@ -98,6 +98,16 @@ DETEXP_HD T conj_of(const T& x) {
   }
 }
 
+// x 2^e, exact (ldexp per part).
+template <class T>
+DETEXP_HD T ldexp_of(const T& x, int e) {
+  if constexpr (is_complex<T>::value) {
+    return make_scalar<T>(std::ldexp(x.real(), e), std::ldexp(x.imag(), e));
+  } else {
+    return std::ldexp(x, e);
+  }
+}
+
 // numeric_limits members are constexpr host functions: device code calls them under nvcc's
 // --expt-relaxed-constexpr (set by CMake for the CUDA build).
 template <class R>

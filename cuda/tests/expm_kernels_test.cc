@@ -2,8 +2,8 @@
 //   ./detexp_cuda_expm_test            all dtypes, n in {1..9, 15, 16, 17, 31, 32, 33, 64, 100}, edge cases
 //   ./detexp_cuda_expm_test --quick    a small case set for compute-sanitizer (memcheck, racecheck, synccheck)
 //   ./detexp_cuda_expm_test --global   the same with every workspace in global memory (shared limit 0)
-//   ./detexp_cuda_expm_test --blas     the cuBLAS path (expm_blas.cu) from n = 17 on, not only n >= 64
-//                                      (DETEXP_GPU_EXPM_BLAS_MIN_N=17); batches mix degrees and squarings
+//   ./detexp_cuda_expm_test --blas     the cuBLAS path (expm_blas.cu) from n = 3 on, not only n >= 64
+//                                      (DETEXP_GPU_EXPM_BLAS_MIN_N=3); batches mix degrees and squarings
 // Exit status 0 when every check passes; 77 when no GPU is present (a skip, for CI).
 // References: cc/core/small_expm.h run by one CPU thread (SerialTeam; it is tested against SciPy
 // and mpmath by tests/test_core_small_expm.py), and independent identities: exp(A) exp(-A) = I,
@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     if (std::strcmp(argv[i], "--global") == 0) setenv("DETEXP_GPU_EXPM_SHARED_MAX_BYTES", "0", 1);
-    if (std::strcmp(argv[i], "--blas") == 0) setenv("DETEXP_GPU_EXPM_BLAS_MIN_N", "17", 1);
+    if (std::strcmp(argv[i], "--blas") == 0) setenv("DETEXP_GPU_EXPM_BLAS_MIN_N", "3", 1);
   }
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {

@@ -16,21 +16,10 @@ namespace copy = ::detexp_avx512_private;
 using T = DETEXP_INSTANCE_T;
 using R = copy::real_t<T>;
 
-void slogdet_batch(const T* in, std::int64_t count, int n, T* lu, int* perm, T* sign, R* lad) {
-  copy::slogdet_batch<T>(in, count, n, lu, perm, sign, lad);
-}
-void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, std::int64_t count, int n, T* out) {
-  copy::scaled_inverse_adjoint_batch<T>(lu, perm, k, count, n, out);
-}
-void inverse_from_lu_batch(const T* lu, const int* perm, std::int64_t count, int n, T* inv) {
-  copy::inverse_from_lu_batch<T>(lu, perm, count, n, inv);
-}
-void adjugate(const T* b, int n, T* out) { copy::adjugate<T>(b, n, out); }
-void expm_matrix(const T* a, int n, T* out, int* choice) { copy::expm_matrix<T>(a, n, out, choice); }
-void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l) { copy::expm_frechet_matrix<T>(a, e, n, r, l); }
-void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, int choice, T* out) {
-  copy::expm_frechet_adjoint_matrix<T>(a, g, n, choice, out);
-}
+#define DETEXP_AVX512_FORWARD(T, name, params, args) \
+  void name params { copy::name<T> args; }
+DETEXP_CORE_ENTRY_POINTS(DETEXP_AVX512_FORWARD, T, R)
+#undef DETEXP_AVX512_FORWARD
 
 }  // namespace avx512
 }  // namespace detexp

@@ -1,0 +1,43 @@
+// The GPU's size crossovers, all in one table: which kernel serves which n. Each entry says why in a
+// line; docs/crossovers.md holds the measurements. None of the GPU code has run on a GPU yet, so
+// every entry is provisional, owed a GPU measurement (cuda/README.md says how). The DETEXP_GPU_*
+// environment variables named here override an entry at run time, for measuring. (The CPU's table
+// is cc/core/cpu_plan.h; the algorithm's own size rules, the same on every backend, are
+// cc/core/expm_select.h's policy.)
+#pragma once
+
+#include <cstdint>
+
+namespace detexp {
+namespace gpu {
+namespace plan {
+
+// ---- slogdet, inverse, adjugate ----
+// One matrix per thread, in registers (the unrolled templates of small_lu.h). [gpu-lu]
+constexpr int kLuRegisterMaxN = 8;
+// One matrix per 16-lane group up to this n, per warp beyond. [gpu-lu]
+constexpr int kLuHalfWarpMaxN = 16;
+// Warp kernels up to this n (DETEXP_GPU_WARP_MAX_N, <= 32); beyond, cuSOLVER/cuBLAS. [gpu-lu]
+constexpr int kLuWarpMaxN = 32;
+// cuBLAS getrfBatched up to this n (DETEXP_GPU_BATCHED_MAX_N), from this batch
+// (DETEXP_GPU_BATCHED_MIN_BATCH); otherwise a loop of cuSOLVER getrf. [gpu-lu]
+constexpr int kBatchedLuMaxN = 128;
+constexpr std::int64_t kBatchedLuMinBatch = 2;
+
+// ---- the matrix exponential (cc/core/small_expm.h's teams, cc/core/expm_blas_driver.h) ----
+// Teams of 4 lanes (8 matrices per warp) up to this n, of 16 lanes up to n² <= 16, a warp up to
+// kExpmWarpMaxN, a block of kExpmBlockThreads beyond. [gpu-expm]
+constexpr int kExpmQuadMaxN = 2;
+constexpr int kExpmWarpMaxN = 32;
+constexpr int kExpmBlockThreads = 256;
+// From this n the batched cuBLAS path (DETEXP_GPU_EXPM_BLAS_MIN_N; never below
+// kExpmBatchedMinNFloor: n = 1 and the real 2×2 closed form are the teams'). [gpu-expm]
+constexpr int kExpmBatchedMinN = 64;
+constexpr int kExpmBatchedMinNFloor = 3;
+// Global scratch for the workspaces of concurrent teams or of one batched chunk
+// (DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB). [gpu-expm]
+constexpr std::int64_t kExpmGlobalBudgetMB = 1024;
+
+}  // namespace plan
+}  // namespace gpu
+}  // namespace detexp
