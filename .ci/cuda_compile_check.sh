@@ -3,7 +3,8 @@
 # of the op library with it into its own build dir (nothing of detexp is installed), then checks that
 #   0. the build used the pip toolchain (not a system CUDA that happens to be on PATH),
 #   1. the .so links no CUDA library beyond what libtensorflow_framework.so.2 provides (ldd), and
-#      exports no CUDA runtime symbol (its static CUDA 13 runtime stays private, nm -D);
+#      with the static runtime (nvcc 13's default) binds every runtime call to it and exports none
+#      of its symbols (nm -D);
 #   2. every CUDA runtime symbol the kernels' objects use is one TF's framework exports (nm), so the
 #      `DETEXP_CUDA_RUNTIME=tf` mode links too,
 #   3. TF loads it on this machine (no GPU, no cuSOLVER/cuBLAS needed), and
@@ -41,6 +42,9 @@ if ldd "$SO" | grep -E 'libcu(dart|solver|blas|blasLt|da)\.so' ; then
 fi
 if nm -D --defined-only "$SO" | grep -E ' (cuda|__cuda|cudart)[A-Za-z_]'; then
   echo "cuda_compile_check: $SO exports CUDA runtime symbols (a static runtime must stay hidden)" >&2; exit 1
+fi
+if grep -q "runtime static" "$BUILD/configure.log" && nm -D --undefined-only "$SO" | grep -E ' (cuda|__cuda)[A-Za-z_]'; then
+  echo "cuda_compile_check: $SO leaves CUDA runtime calls to another library (static runtime not linked in)" >&2; exit 1
 fi
 # 2. The CUDA runtime API the kernels call (undefined in their objects) against TF's exports.
 TF_FW=$("$PY" -c "import glob, os, tensorflow as tf; print(glob.glob(os.path.join(tf.sysconfig.get_lib(), 'libtensorflow_framework.so*'))[0])")
