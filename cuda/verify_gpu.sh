@@ -3,9 +3,9 @@
 # hang of any other stage, merged into one JSON and one table:
 #   $OUT/verify.json, $OUT/verify.txt (+ $OUT/logs.tgz: each stage's log)
 #
-#   cuda/verify_gpu.sh pack       here, on the CPU machine: build .devbuild/ (the op library for
-#                                 sm_90 in both runtime modes, the Python 3.12 pybind module, the
-#                                 standalone kernel tests)
+#   cuda/verify_gpu.sh pack       here, on the CPU machine: build .devbuild/pack.tgz (~40 MB: the
+#                                 op library for sm_90 in both runtime modes, the Python 3.12
+#                                 pybind module, the standalone kernel tests)
 #   cuda/verify_gpu.sh start      GPU machine, first call (carrying .devbuild): copy it and the
 #                                 sources to $DXV, start the TF-free stages in the background (they
 #                                 run while TF travels)
@@ -35,8 +35,8 @@
 # Status per stage: pass, fail, timeout, skipped (with the reason), or missing (never reached).
 #
 # Environment: OUT (default $DXV/out), DXV (work dir, default /tmp/dxv), DETEXP_VERIFY_ARCH (90),
-# DETEXP_VERIFY_PKG (a folder holding detexp/ with its built libraries; default .devbuild/static, or
-# the installed detexp), DETEXP_VERIFY_DEADLINE (seconds from the start of `finish`/`all` by which
+# DETEXP_VERIFY_PKG (a folder holding {static,tf}/detexp/ or detexp/ with built libraries; default
+# $DXV/devbuild, else .devbuild; none there: the importable detexp), DETEXP_VERIFY_DEADLINE (seconds from the start of `finish`/`all` by which
 # every stage has ended, then the report; default 540), DETEXP_VERIFY_FAST=1 (short time boxes,
 # for the dry run).
 set -uo pipefail
@@ -161,7 +161,7 @@ kernel_stages() {
 # ---- TF stages ---------------------------------------------------------------------------------
 pkg_dir() {  # folder whose detexp/ has the op library of runtime mode $1
   local base="${DETEXP_VERIFY_PKG:-$DXV/devbuild}"
-  [ -d "$base" ] || base="$ROOT/.devbuild"
+  [ -n "${DETEXP_VERIFY_PKG:-}" ] || [ -d "$base" ] || base="$ROOT/.devbuild"
   if [ -d "$base/$1/detexp" ]; then echo "$base/$1"; elif [ -d "$base/detexp" ]; then echo "$base"; fi
 }
 
@@ -286,31 +286,53 @@ PY
 pack() {
   # The op library is ABI-bound to TF 2.21, not to Python: built here against this machine's TF and
   # loaded there by the Python 3.12 TF. The pybind11 module is bound to Python 3.12: built with it.
-  local py312="${DETEXP_PY312:-$(command -v python3.12)}" p
-  for p in /root/.pyenv/versions/3.12*/bin/python3.12; do [ -x "$py312" ] || py312=$p; done
-  [ -x "$py312" ] || { echo "pack: needs a Python 3.12 interpreter (DETEXP_PY312)" >&2; return 1; }
-  local dest="$ROOT/.devbuild" mode
-  grep -qx '/.devbuild/' "$ROOT/.git/info/exclude" 2>/dev/null || echo '/.devbuild/' >>"$(git -C "$ROOT" rev-parse --git-path info/exclude)"
-  rm -rf "$dest"
-  for mode in static tf; do
-    local b="$ROOT/build-verify-$mode"
-    cmake -S "$ROOT" -B "$b" -DPython_EXECUTABLE="$py312" -DDETEXP_TF_PYTHON="$(command -v python)" \
-      -DDETEXP_CUDA=ON -DDETEXP_CUDA_ARCHS="$ARCH" -DDETEXP_CUDA_RUNTIME=$mode \
-      -DDETEXP_CUDA_TESTS="$([ $mode = static ] && echo ON || echo OFF)" \
-      -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache \
-      -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$b/lib" >"$b.configure.log" 2>&1 || { tail -30 "$b.configure.log"; return 1; }
-    cmake --build "$b" -j"${DETEXP_JOBS:-2}" >"$b.build.log" 2>&1 || { tail -30 "$b.build.log"; return 1; }
-    mkdir -p "$dest/$mode"
-    cp -r "$ROOT/python/detexp" "$dest/$mode/"
-    find "$dest/$mode" -name '__pycache__' -prune -exec rm -rf {} + ; rm -f "$dest/$mode"/detexp/*.so
-    cp "$b"/lib/_detexp_*.so "$dest/$mode/detexp/"
-    strip --strip-unneeded "$dest/$mode"/detexp/*.so
-    if [ $mode = static ]; then
-      mkdir -p "$dest/kernels" && cp "$b"/detexp_cuda_test "$b"/detexp_cuda_expm_test "$dest/kernels/"
-      grep -h "detexp CUDA" "$b.configure.log" >"$dest/kernels/BUILT_WITH"
+  # SASS only (no PTX): the GPU is known, and the carry limit is 64 MiB a call.
+  local py312="" p
+  for p in ${DETEXP_PY312:-} /root/.pyenv/versions/3.12*/bin/python3.12 "$(command -v python3.12)"; do
+    # (a pyenv shim of an inactive version exists but does not run)
+    if [ -z "$py312" ] && [ -x "$p" ] && "$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then
+      py312=$p
     fi
   done
-  du -sh "$dest"/*; ls -la "$dest"/*/detexp/*.so
+  [ -n "$py312" ] || { echo "pack: needs a Python 3.12 interpreter (DETEXP_PY312)" >&2; return 1; }
+  local dest="$ROOT/.devbuild" stage mode b
+  grep -qx '/.devbuild/' "$ROOT/.git/info/exclude" 2>/dev/null || echo '/.devbuild/' >>"$(git -C "$ROOT" rev-parse --git-path info/exclude)"
+  stage=$(mktemp -d)
+  for mode in static tf; do
+    b="$ROOT/build-verify-$mode"
+    mkdir -p "$b"
+    cmake -S "$ROOT" -B "$b" -DPython_EXECUTABLE="$py312" -DDETEXP_TF_PYTHON="$(command -v python)" \
+      -DDETEXP_CUDA=ON -DDETEXP_CUDA_ARCHS="$ARCH-real" -DDETEXP_CUDA_RUNTIME=$mode \
+      -DDETEXP_CUDA_TESTS="$([ $mode = static ] && echo ON || echo OFF)" \
+      -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache \
+      -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$b/lib" >"$b/configure.log" 2>&1 || { tail -30 "$b/configure.log"; return 1; }
+    cmake --build "$b" -j"${DETEXP_JOBS:-2}" >"$b/build.log" 2>&1 || { tail -30 "$b/build.log"; return 1; }
+    mkdir -p "$stage/$mode/detexp"
+    if [ $mode = static ]; then
+      cp -r "$ROOT/python/detexp" "$stage/static/"
+      find "$stage/static" -name '__pycache__' -prune -exec rm -rf {} +
+      rm -f "$stage"/static/detexp/*.so
+      cp "$b"/lib/_detexp_*.so "$stage/static/detexp/"
+      mkdir -p "$stage/kernels" && cp "$b"/detexp_cuda_test "$b"/detexp_cuda_expm_test "$stage/kernels/"
+      grep -h "detexp CUDA" "$b/configure.log" >"$stage/kernels/BUILT_WITH"
+    else
+      cp "$b"/lib/_detexp_ops.so "$stage/tf/detexp/"  # `start` puts it into a copy of static/detexp
+    fi
+  done
+  strip --strip-unneeded "$stage"/*/detexp/*.so
+  rm -rf "$dest" && mkdir -p "$dest"
+  tar czf "$dest/pack.tgz" -C "$stage" . && rm -rf "$stage"
+  ls -la "$dest/pack.tgz"
+}
+
+unpack() {  # $ROOT/.devbuild/pack.tgz -> $DXV/devbuild/{static,tf}/detexp, kernels/
+  [ -f "$ROOT/.devbuild/pack.tgz" ] || return 0
+  rm -rf "$DXV/devbuild" && mkdir -p "$DXV/devbuild" && tar xzf "$ROOT/.devbuild/pack.tgz" -C "$DXV/devbuild"
+  local tf_ops="$DXV/devbuild/tf/detexp/_detexp_ops.so"
+  if [ -f "$tf_ops" ]; then
+    mv "$tf_ops" "$DXV/devbuild/tf_ops.so" && rm -rf "$DXV/devbuild/tf/detexp"
+    cp -r "$DXV/devbuild/static/detexp" "$DXV/devbuild/tf/" && mv "$DXV/devbuild/tf_ops.so" "$tf_ops"
+  fi
 }
 
 # ---- entry points ------------------------------------------------------------------------------
@@ -321,7 +343,7 @@ case $cmd in
   start)
     # Copies of the sources and of the carried build: later calls replace the working tree.
     rm -rf "$DXV/src" && mkdir -p "$DXV/src" && cp -r "$ROOT"/{cmake,cuda,cc,third_party} "$DXV/src/"
-    [ -d "$ROOT/.devbuild" ] && rm -rf "$DXV/devbuild" && cp -r "$ROOT/.devbuild" "$DXV/devbuild"
+    unpack
     setsid nohup bash "$DXV/src/cuda/verify_gpu.sh" background >"$LOGS/background.log" 2>&1 < /dev/null &
     echo $! >"$DXV/background.pid"
     echo "[verify] background kernel stages started (pid $(cat "$DXV/background.pid")); log $LOGS/background.log" ;;
