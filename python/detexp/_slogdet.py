@@ -11,15 +11,28 @@ Every backward is built from ops with registered gradients, so gradients of any 
   d adj(A)[E] = (tr(adj(A) E) I - adj(A) E) A^{-1}  -> grad = sum(H conj X) Y^H - Y^H H X^H,  Y = adj(A)
 """
 import tensorflow as tf
+from tensorflow.core.framework import attr_value_pb2
 
 from . import _checks
 from ._loader import load_ops
 
 _ops = load_ops()
 
+# Under XLA every output of a node counts as required (tf2xla has no output_required), so a graph
+# Detexp>Slogdet whose caller drops the LU factors carries this hint; the XLA lowering
+# (cc/xla/slogdet_xla_ops.cc) then leaves the factors' write-out to a second custom call that XLA
+# removes unless something reads them. The op's gradient, the one reader, removes the hint: it runs
+# before the graph that holds the op becomes a function (an inner tape, tf.gradients), and for a
+# tf.function called under a tape before its forward function is made from the same graph. The
+# TF kernels ignore the hint.
+FACTORS_UNUSED = "_detexp_factors_unused"
 
-def _slogdet_with_lu(a):
-    return _ops.detexp_slogdet(a, Treal=a.dtype.real_dtype)
+
+def _slogdet_with_lu(a, factors=True):
+    out = _ops.detexp_slogdet(a, Treal=a.dtype.real_dtype)
+    if not factors and not tf.executing_eagerly():
+        out[0].op._set_attr(FACTORS_UNUSED, attr_value_pb2.AttrValue(b=True))  # pylint: disable=protected-access
+    return out
 
 
 def slogdet(a, name=None):
@@ -40,13 +53,12 @@ def slogdet(a, name=None):
     """
     with tf.name_scope(name or "slogdet"):
         a, back = _checks.as_square_batch(a, "slogdet")
-        sign, lad, _, _ = _slogdet_with_lu(a)
+        sign, lad, _, _ = _slogdet_with_lu(a, factors=False)
         return _checks.cast_back(sign, back), _checks.cast_back(lad, back)
 
 
 def logabsdet(a, name=None):
     """log|det(a)|, real-valued, `[...]`; see `slogdet` for edge cases and gradients."""
-    _checks.no_xla("logabsdet")
     with tf.name_scope(name or "logabsdet"):
         return slogdet(a)[1]
 
@@ -60,16 +72,21 @@ def logdet(a, name=None):
     """
     with tf.name_scope(name or "logdet"):
         a, back = _checks.as_square_batch(a, "logdet")
-        sign, lad, _, _ = _slogdet_with_lu(a)
-        # log(-1) = NaN and log(0) = -inf give the real edge cases; log of a unit complex number is
-        # i*arg. Both ride on logabsdet's exact gradient.
-        out = tf.cast(lad, a.dtype) + tf.math.log(sign)
+        sign, lad, _, _ = _slogdet_with_lu(a, factors=False)
+        if a.dtype.is_complex:
+            # log of the unit complex sign is i arg(sign) (0 for sign 0: -inf + 0i at singular a),
+            # by atan2 rather than tf.math.log: log's second derivative goes through ReciprocalGrad,
+            # whose XLA kernel omits the complex conjugate (TF 2.21), so Hessians under jit_compile
+            # came out wrong; atan2's derivatives are real.
+            out = tf.complex(lad, tf.math.atan2(tf.math.imag(sign), tf.math.real(sign)))
+        else:
+            out = lad + tf.math.log(sign)  # log(-1) = NaN, log(0) = -inf: the real edge cases
         return _checks.cast_back(out, back)
 
 
 @tf.custom_gradient
 def _det_with_adjugate_grad(a):
-    sign, lad, _, _ = _slogdet_with_lu(a)
+    sign, lad, _, _ = _slogdet_with_lu(a, factors=False)
     d = sign * tf.exp(tf.cast(lad, a.dtype))
 
     def grad(g):
@@ -111,8 +128,17 @@ def _zeros_if_none(g, like):
     return tf.zeros_like(like) if g is None else g
 
 
+def _factors_read(op):
+    """Removes the FACTORS_UNUSED hint from the graph op behind `op` (a tape hands gradient
+    functions a stand-in whose outputs are the op's own)."""
+    sign = op.outputs[0]
+    if tf.is_symbolic_tensor(sign) and FACTORS_UNUSED in sign.op.node_def.attr:
+        sign.op._clear_attr(FACTORS_UNUSED)  # pylint: disable=protected-access
+
+
 @tf.RegisterGradient("Detexp>Slogdet")
 def _slogdet_grad(op, g_sign, g_lad, _g_lu, _g_perm):
+    _factors_read(op)
     a = op.inputs[0]
     sign, lad, lu, perm = op.outputs
     g_lad = _zeros_if_none(g_lad, lad)
