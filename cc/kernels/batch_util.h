@@ -80,4 +80,21 @@ void ForEachMatrix(::tensorflow::OpKernelContext* ctx, int64_t batch, const Work
   pool->ParallelFor(batch, work.cost(), [&work](int64_t b, int64_t e) { work(b, e); });
 }
 
+// A kernel mapping each [n, n] slice of its one input to the same slice of a same-shape output:
+// the Work<T>{in, n, out} of batch_work.h; Work<T>::kWhat names the input in errors.
+template <class T, template <class> class Work>
+class PerMatrixOp : public ::tensorflow::OpKernel {
+ public:
+  explicit PerMatrixOp(::tensorflow::OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(::tensorflow::OpKernelContext* ctx) override {
+    const ::tensorflow::Tensor& a = ctx->input(0);
+    SquareBatchShape sh;
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, Work<T>::kWhat, &sh));
+    ::tensorflow::Tensor* out;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
+    ForEachMatrix(ctx, sh.batch, Work<T>{a.flat<T>().data(), sh.n, out->flat<T>().data()});
+  }
+};
+
 }  // namespace detexp

@@ -84,21 +84,6 @@ class SlogdetBackwardOp : public OpKernel {
   }
 };
 
-template <class T>
-class AdjugateOp : public OpKernel {
- public:
-  explicit AdjugateOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
-
-  void Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    SquareBatchShape sh;
-    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, "adjugate: input", &sh));
-    Tensor* out;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
-    ForEachMatrix(ctx, sh.batch, AdjugateWork<T>{a.flat<T>().data(), sh.n, out->flat<T>().data()});
-  }
-};
-
 #define DETEXP_REGISTER_SLOGDET_CPU(T)                                                            \
   REGISTER_KERNEL_BUILDER(                                                                        \
       Name("Detexp>Slogdet").Device(DEVICE_CPU).TypeConstraint<T>("T").TypeConstraint<real_t<T>>( \
@@ -109,7 +94,7 @@ class AdjugateOp : public OpKernel {
   REGISTER_KERNEL_BUILDER(Name("Detexp>SlogdetBackward").Device(DEVICE_CPU).TypeConstraint<T>("T"), \
                           SlogdetBackwardOp<T>);                                                  \
   REGISTER_KERNEL_BUILDER(Name("Detexp>Adjugate").Device(DEVICE_CPU).TypeConstraint<T>("T"),      \
-                          AdjugateOp<T>);
+                          PerMatrixOp<T, AdjugateWork>);
 
 DETEXP_REGISTER_SLOGDET_CPU(float);
 DETEXP_REGISTER_SLOGDET_CPU(double);

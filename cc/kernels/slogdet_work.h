@@ -67,6 +67,7 @@ struct SlogdetBackwardWork {
 // adj(a) [batch, n, n], SVD based (cc/core/adjugate.h): about 20 LU factorizations' worth of work.
 template <class T>
 struct AdjugateWork {
+  static constexpr const char* kWhat = "adjugate: input";
   const T* a;
   int n;
   T* out;

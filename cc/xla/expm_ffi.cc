@@ -13,59 +13,40 @@ namespace {
 
 ffi::Error ExpmHost(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::Result<ffi::AnyBuffer> out,
                     ffi::Result<ffi::AnyBuffer> choice) {
-  const Matrices m = MatricesOf(a);
-  return ForDtype(a.element_type(), kExpmTarget, [&](auto zero) {
+  return RunOnPool(pool, a, kExpmTarget, [&](auto zero) {
     using T = decltype(zero);
-    ForEachMatrix(pool, m.batch, ExpmWork<T>{Data<T>(a), m.n, Data<T>(*out), Data<int>(*choice)});
-    return ffi::Error::Success();
+    return ExpmWork<T>{Data<T>(a), MatricesOf(a).n, Data<T>(*out), Data<int>(*choice)};
   });
 }
 
 ffi::Error ExpmFrechetHost(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::AnyBuffer e, ffi::Result<ffi::AnyBuffer> r,
                            ffi::Result<ffi::AnyBuffer> l) {
-  const Matrices m = MatricesOf(a);
-  return ForDtype(a.element_type(), kExpmFrechetTarget, [&](auto zero) {
+  return RunOnPool(pool, a, kExpmFrechetTarget, [&](auto zero) {
     using T = decltype(zero);
-    ForEachMatrix(pool, m.batch, ExpmFrechetWork<T>{Data<T>(a), Data<T>(e), m.n, Data<T>(*r), Data<T>(*l)});
-    return ffi::Error::Success();
+    return ExpmFrechetWork<T>{Data<T>(a), Data<T>(e), MatricesOf(a).n, Data<T>(*r), Data<T>(*l)};
   });
 }
 
+// The choice codes are checked first, as by the TF kernel (expm_choice_codes.h).
 ffi::Error ExpmGradHost(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::AnyBuffer g, ffi::AnyBuffer choice,
                         ffi::Result<ffi::AnyBuffer> out) {
   const Matrices m = MatricesOf(a);
-  return ForDtype(a.element_type(), kExpmGradTarget, [&](auto zero) {
+  const int* c = Data<int>(choice);
+  const int64_t bad = a.element_type() == ffi::DataType::F32 || a.element_type() == ffi::DataType::C64
+                          ? first_invalid_expm_choice<float>(c, m.batch)
+                          : first_invalid_expm_choice<double>(c, m.batch);
+  if (bad >= 0) return ffi::Error::InvalidArgument(expm_choice_error(bad, c[bad]));
+  return RunOnPool(pool, a, kExpmGradTarget, [&](auto zero) {
     using T = decltype(zero);
-    const int* c = Data<int>(choice);
-    const int64_t bad = first_invalid_expm_choice<real_t<T>>(c, m.batch);
-    if (bad >= 0) return ffi::Error::InvalidArgument(expm_choice_error(bad, c[bad]));
-    ForEachMatrix(pool, m.batch, ExpmGradWork<T>{Data<T>(a), Data<T>(g), c, m.n, Data<T>(*out)});
-    return ffi::Error::Success();
+    return ExpmGradWork<T>{Data<T>(a), Data<T>(g), c, m.n, Data<T>(*out)};
   });
 }
 
 }  // namespace
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpExpmHost, ExpmHost,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>());
-XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpExpmFrechetHost, ExpmFrechetHost,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>());
-XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpExpmGradHost, ExpmGradHost,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>());
+XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpExpmHost, ExpmHost, (HostBinding<1, 2>()));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpExpmFrechetHost, ExpmFrechetHost, (HostBinding<2, 2>()));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpExpmGradHost, ExpmGradHost, (HostBinding<3, 1>()));
 
 XLA_FFI_REGISTER_HANDLER(XLA_FFI_GetApi(), kExpmTarget, "Host", DetexpExpmHost);
 XLA_FFI_REGISTER_HANDLER(XLA_FFI_GetApi(), kExpmFrechetTarget, "Host", DetexpExpmFrechetHost);

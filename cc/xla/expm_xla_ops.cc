@@ -31,9 +31,8 @@ class ExpmXlaOp : public XlaOpKernel {
   void Compile(XlaOpKernelContext* ctx) override {
     xla::Shape a;
     if (!SquareBatchInput(ctx, 0, "expm: input", &a)) return;
-    const auto out = CustomCall(ctx, xla_ffi::kExpmTarget, {ctx->Input(0)},
-                                {RowMajor(a.element_type(), a.dimensions()), RowMajor(xla::S32, BatchDims(a))});
-    for (size_t i = 0; i < out.size(); ++i) ctx->SetOutput(static_cast<int>(i), out[i]);
+    SetCustomCallOutputs(ctx, xla_ffi::kExpmTarget, {ctx->Input(0)},
+                         {RowMajor(a.element_type(), a.dimensions()), RowMajor(xla::S32, BatchDims(a))});
   }
 };
 
@@ -46,8 +45,7 @@ class ExpmFrechetXlaOp : public XlaOpKernel {
     xla::Shape a;
     if (!SquarePair(ctx, "expm_frechet", &a)) return;
     const xla::Shape r = RowMajor(a.element_type(), a.dimensions());
-    const auto out = CustomCall(ctx, xla_ffi::kExpmFrechetTarget, {ctx->Input(0), ctx->Input(1)}, {r, r});
-    for (size_t i = 0; i < out.size(); ++i) ctx->SetOutput(static_cast<int>(i), out[i]);
+    SetCustomCallOutputs(ctx, xla_ffi::kExpmFrechetTarget, {ctx->Input(0), ctx->Input(1)}, {r, r});
   }
 };
 
@@ -61,9 +59,8 @@ class ExpmGradXlaOp : public XlaOpKernel {
     if (!SquarePair(ctx, "expm_grad", &a) || !InputWithDims(ctx, 2, "expm_grad: choice", BatchDims(a), &choice)) {
       return;
     }
-    const auto out = CustomCall(ctx, xla_ffi::kExpmGradTarget, {ctx->Input(0), ctx->Input(1), ctx->Input(2)},
-                                {RowMajor(a.element_type(), a.dimensions())});
-    if (!out.empty()) ctx->SetOutput(0, out[0]);
+    SetCustomCallOutputs(ctx, xla_ffi::kExpmGradTarget, {ctx->Input(0), ctx->Input(1), ctx->Input(2)},
+                         {RowMajor(a.element_type(), a.dimensions())});
   }
 };
 

@@ -5,7 +5,9 @@
 
 #include <complex>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "xla/ffi/api/ffi.h"
 
@@ -47,6 +49,26 @@ ffi::Error ForDtype(ffi::DataType dtype, const char* target, Fn&& fn) {
                                          std::to_string(static_cast<int>(dtype)));
   }
 }
+
+// The binding `b` (its context parameters) followed by kArgs buffer arguments and kRets buffer
+// results, the signature of every handler here (HostBinding, CudaBinding). Each step returns the
+// next binding as a prvalue (bindings cannot be moved by others than their own kind).
+template <int kArgs, int kRets, class B>
+auto WithBuffers(B&& b) {
+  static_assert(kArgs >= 0 && kRets >= 0 && kArgs + kRets > 0, "a handler has buffers");
+  if constexpr (kArgs > 0 && kArgs + kRets == 1) {
+    return std::move(b).template Arg<ffi::AnyBuffer>();
+  } else if constexpr (kArgs > 0) {
+    return WithBuffers<kArgs - 1, kRets>(std::move(b).template Arg<ffi::AnyBuffer>());
+  } else if constexpr (kRets == 1) {
+    return std::move(b).template Ret<ffi::AnyBuffer>();
+  } else {
+    return WithBuffers<0, kRets - 1>(std::move(b).template Ret<ffi::AnyBuffer>());
+  }
+}
+
+// detexp_slogdet's results after sign and logabsdet: the LU factors, where the lowering asked for them.
+using OptionalBuffer = std::optional<ffi::Result<ffi::AnyBuffer>>;
 
 }  // namespace xla_ffi
 }  // namespace detexp

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "cc/xla/ffi_buffers.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace detexp {
@@ -70,6 +71,23 @@ void ForEachMatrix(::xla::ffi::ThreadPool& pool, int64_t batch, const Work& work
   queue->drain(run);
   std::unique_lock<std::mutex> lock(queue->mu);
   queue->all_done.wait(lock, [&] { return queue->done.load(std::memory_order_acquire) == queue->blocks; });
+}
+
+// The signature of a CPU handler: the pool, kArgs buffer arguments, kRets buffer results.
+template <int kArgs, int kRets>
+auto HostBinding() {
+  return WithBuffers<kArgs, kRets>(ffi::Ffi::Bind().Ctx<ffi::ThreadPool>());
+}
+
+// The body of a CPU handler: make(T{}) is the Work for the matrices of a's dtype T (one of the four),
+// run over a's batch on the pool.
+template <class Make>
+ffi::Error RunOnPool(ffi::ThreadPool& pool, const ffi::AnyBuffer& a, const char* target, Make&& make) {
+  const int64_t batch = MatricesOf(a).batch;
+  return ForDtype(a.element_type(), target, [&](auto zero) {
+    ForEachMatrix(pool, batch, make(zero));
+    return ffi::Error::Success();
+  });
 }
 
 }  // namespace xla_ffi

@@ -97,5 +97,11 @@ std::vector<xla::XlaOp> CustomCall(XlaOpKernelContext* ctx, const char* target, 
   return out;
 }
 
+void SetCustomCallOutputs(XlaOpKernelContext* ctx, const char* target, std::vector<xla::XlaOp> operands,
+                          const std::vector<xla::Shape>& results) {
+  const std::vector<xla::XlaOp> out = CustomCall(ctx, target, std::move(operands), results);
+  for (size_t i = 0; i < out.size(); ++i) ctx->SetOutput(static_cast<int>(i), out[i]);
+}
+
 }  // namespace xla_lowering
 }  // namespace detexp

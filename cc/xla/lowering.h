@@ -38,5 +38,9 @@ xla::Shape RowMajor(xla::PrimitiveType type, absl::Span<const int64_t> dims);
 std::vector<xla::XlaOp> CustomCall(XlaOpKernelContext* ctx, const char* target, std::vector<xla::XlaOp> operands,
                                    const std::vector<xla::Shape>& results);
 
+// The op's outputs 0, 1, ... := CustomCall(ctx, target, operands, results).
+void SetCustomCallOutputs(XlaOpKernelContext* ctx, const char* target, std::vector<xla::XlaOp> operands,
+                          const std::vector<xla::Shape>& results);
+
 }  // namespace xla_lowering
 }  // namespace detexp

@@ -10,85 +10,47 @@ namespace detexp {
 namespace xla_ffi {
 namespace {
 
-// `factors`: none (a forward whose factors nothing reads), or lu and perm.
+// lu and perm: both or neither (a forward whose factors nothing reads).
 ffi::Error SlogdetHost(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::Result<ffi::AnyBuffer> sign,
-                       ffi::Result<ffi::AnyBuffer> logabsdet, ffi::RemainingRets factors) {
-  const Matrices m = MatricesOf(a);
-  void* lu = nullptr;
-  int* perm = nullptr;
-  if (factors.size() == 2) {
-    auto lu_buf = factors.get<ffi::AnyBuffer>(0);
-    auto perm_buf = factors.get<ffi::AnyBuffer>(1);
-    if (!lu_buf.has_value()) return lu_buf.error();
-    if (!perm_buf.has_value()) return perm_buf.error();
-    lu = (*lu_buf)->untyped_data();
-    perm = Data<int>(**perm_buf);
-  } else if (factors.size() != 0) {
-    return ffi::Error::InvalidArgument("detexp_slogdet: expected 2 or 4 results");
-  }
-  return ForDtype(a.element_type(), kSlogdetTarget, [&](auto zero) {
+                       ffi::Result<ffi::AnyBuffer> logabsdet, OptionalBuffer lu, OptionalBuffer perm) {
+  if (lu.has_value() != perm.has_value()) return ffi::Error::InvalidArgument("detexp_slogdet: lu without perm");
+  return RunOnPool(pool, a, kSlogdetTarget, [&](auto zero) {
     using T = decltype(zero);
-    ForEachMatrix(pool, m.batch,
-                  SlogdetWork<T>{Data<T>(a), m.n, static_cast<T*>(lu), perm, Data<T>(*sign),
-                                 Data<real_t<T>>(*logabsdet)});
-    return ffi::Error::Success();
+    return SlogdetWork<T>{Data<T>(a), MatricesOf(a).n, lu ? Data<T>(**lu) : nullptr,
+                          perm ? Data<int>(**perm) : nullptr, Data<T>(*sign), Data<real_t<T>>(*logabsdet)};
   });
 }
 
 ffi::Error InverseFromLuHost(ffi::ThreadPool pool, ffi::AnyBuffer lu, ffi::AnyBuffer perm,
                              ffi::Result<ffi::AnyBuffer> inverse) {
-  const Matrices m = MatricesOf(lu);
-  return ForDtype(lu.element_type(), kInverseFromLuTarget, [&](auto zero) {
+  return RunOnPool(pool, lu, kInverseFromLuTarget, [&](auto zero) {
     using T = decltype(zero);
-    ForEachMatrix(pool, m.batch, InverseFromLuWork<T>{Data<T>(lu), Data<int>(perm), m.n, Data<T>(*inverse)});
-    return ffi::Error::Success();
+    return InverseFromLuWork<T>{Data<T>(lu), Data<int>(perm), MatricesOf(lu).n, Data<T>(*inverse)};
   });
 }
 
 ffi::Error SlogdetBackwardHost(ffi::ThreadPool pool, ffi::AnyBuffer lu, ffi::AnyBuffer perm, ffi::AnyBuffer k,
                                ffi::Result<ffi::AnyBuffer> grad) {
-  const Matrices m = MatricesOf(lu);
-  return ForDtype(lu.element_type(), kSlogdetBackwardTarget, [&](auto zero) {
+  return RunOnPool(pool, lu, kSlogdetBackwardTarget, [&](auto zero) {
     using T = decltype(zero);
-    ForEachMatrix(pool, m.batch,
-                  SlogdetBackwardWork<T>{Data<T>(lu), Data<int>(perm), Data<T>(k), m.n, Data<T>(*grad)});
-    return ffi::Error::Success();
+    return SlogdetBackwardWork<T>{Data<T>(lu), Data<int>(perm), Data<T>(k), MatricesOf(lu).n, Data<T>(*grad)};
   });
 }
 
 ffi::Error AdjugateHost(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::Result<ffi::AnyBuffer> adj) {
-  const Matrices m = MatricesOf(a);
-  return ForDtype(a.element_type(), kAdjugateTarget, [&](auto zero) {
+  return RunOnPool(pool, a, kAdjugateTarget, [&](auto zero) {
     using T = decltype(zero);
-    ForEachMatrix(pool, m.batch, AdjugateWork<T>{Data<T>(a), m.n, Data<T>(*adj)});
-    return ffi::Error::Success();
+    return AdjugateWork<T>{Data<T>(a), MatricesOf(a).n, Data<T>(*adj)};
   });
 }
 
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpSlogdetHost, SlogdetHost,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>()
-                                  .RemainingRets());
-XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpInverseFromLuHost, InverseFromLuHost,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>());
-XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpSlogdetBackwardHost, SlogdetBackwardHost,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>());
-XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpAdjugateHost, AdjugateHost,
-                              ffi::Ffi::Bind().Ctx<ffi::ThreadPool>().Arg<ffi::AnyBuffer>().Ret<ffi::AnyBuffer>());
+                              (HostBinding<1, 2>().OptionalRet<ffi::AnyBuffer>().OptionalRet<ffi::AnyBuffer>()));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpInverseFromLuHost, InverseFromLuHost, (HostBinding<2, 1>()));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpSlogdetBackwardHost, SlogdetBackwardHost, (HostBinding<3, 1>()));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(DetexpAdjugateHost, AdjugateHost, (HostBinding<1, 1>()));
 
 XLA_FFI_REGISTER_HANDLER(XLA_FFI_GetApi(), kSlogdetTarget, "Host", DetexpSlogdetHost);
 XLA_FFI_REGISTER_HANDLER(XLA_FFI_GetApi(), kInverseFromLuTarget, "Host", DetexpInverseFromLuHost);

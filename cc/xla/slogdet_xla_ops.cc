@@ -83,9 +83,8 @@ class InverseFromLuXlaOp : public XlaOpKernel {
   void Compile(XlaOpKernelContext* ctx) override {
     xla::Shape lu;
     if (!LuFactors(ctx, "inverse_from_lu", &lu)) return;
-    const auto out = CustomCall(ctx, xla_ffi::kInverseFromLuTarget, {ctx->Input(0), ctx->Input(1)},
-                                {RowMajor(lu.element_type(), lu.dimensions())});
-    if (!out.empty()) ctx->SetOutput(0, out[0]);
+    SetCustomCallOutputs(ctx, xla_ffi::kInverseFromLuTarget, {ctx->Input(0), ctx->Input(1)},
+                         {RowMajor(lu.element_type(), lu.dimensions())});
   }
 };
 
@@ -100,9 +99,8 @@ class SlogdetBackwardXlaOp : public XlaOpKernel {
         !InputWithDims(ctx, 3, "slogdet_backward: k", BatchDims(lu), &k)) {
       return;
     }
-    const auto out = CustomCall(ctx, xla_ffi::kSlogdetBackwardTarget, {ctx->Input(0), ctx->Input(1), ctx->Input(3)},
-                                {RowMajor(lu.element_type(), lu.dimensions())});
-    if (!out.empty()) ctx->SetOutput(0, out[0]);
+    SetCustomCallOutputs(ctx, xla_ffi::kSlogdetBackwardTarget, {ctx->Input(0), ctx->Input(1), ctx->Input(3)},
+                         {RowMajor(lu.element_type(), lu.dimensions())});
   }
 };
 
@@ -113,9 +111,7 @@ class AdjugateXlaOp : public XlaOpKernel {
   void Compile(XlaOpKernelContext* ctx) override {
     xla::Shape a;
     if (!SquareBatchInput(ctx, 0, "adjugate: input", &a)) return;
-    const auto out = CustomCall(ctx, xla_ffi::kAdjugateTarget, {ctx->Input(0)},
-                                {RowMajor(a.element_type(), a.dimensions())});
-    if (!out.empty()) ctx->SetOutput(0, out[0]);
+    SetCustomCallOutputs(ctx, xla_ffi::kAdjugateTarget, {ctx->Input(0)}, {RowMajor(a.element_type(), a.dimensions())});
   }
 };
 
