@@ -3,7 +3,7 @@
 # installed), then checks that
 #   1. the .so links no CUDA library beyond what libtensorflow_framework.so.2 provides (ldd),
 #   2. TF loads it on this machine (no GPU, no cuSOLVER/cuBLAS needed), and
-#   3. every Detexp> op has a GPU kernel registered (and a CPU one).
+#   3. every Detexp> op has a GPU kernel registered (and a CPU one), and XLA lowerings for both.
 # Exit status non-zero on any failure.
 #
 #   .ci/cuda_compile_check.sh                  # arch list: $DETEXP_CUDA_ARCHS or "90" (fast)
@@ -47,7 +47,7 @@ for name in names:
     devs = {k.device_type for k in kernels.get_registered_kernels_for_op(name).kernel}
     pending = name in CPU_ONLY_PENDING and devs == {"CPU"}
     print(f"  {name}: {sorted(devs)}" + ("  (GPU kernel pending)" if pending else ""))
-    if not pending and not {"CPU", "GPU"} <= devs:
+    if not pending and not {"CPU", "GPU", "XLA_CPU_JIT", "XLA_GPU_JIT"} <= devs:  # XLA lowerings: cc/xla
         bad.append(name)
 if not names:
     sys.exit("cuda_compile_check: no Detexp> ops registered")
