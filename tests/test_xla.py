@@ -20,7 +20,7 @@ import tensorflow as tf
 
 import detexp as dx
 from detexp._loader import load_ops
-from detexp._slogdet import FACTORS_UNUSED, _slogdet_with_lu
+from detexp._slogdet import FACTORS_UNUSED, IN_PLACE, _slogdet_with_lu
 from conftest import ALL_DTYPES, random_matrices
 
 OPS = load_ops()
@@ -140,6 +140,36 @@ def test_slogdet_factors_only_where_read():
     assert_same_bits(t.gradient(y, a), with_grad(a)[1], "gradient through an outer tape")
     ops = [op for op in f.get_concrete_function(a).graph.get_operations() if op.type == "Detexp>Slogdet"]
     assert len(ops) == 1 and FACTORS_UNUSED not in ops[0].node_def.attr
+
+
+def test_results_from_lu_reuse_its_buffer_where_it_is_the_graphs_own():
+    """InverseFromLu and SlogdetBackward write into the factors' buffer (output_to_operand_aliasing)
+    where lu is an intermediate of the compiled graph, as the TF kernels forward their input; where
+    lu comes from another graph (an outer tape's forward function) they take a new buffer."""
+    a = tf.constant(_well_conditioned(np.float64))
+
+    def with_grad(a):
+        with tf.GradientTape() as t:
+            t.watch(a)
+            y = dx.logabsdet(a)
+        return t.gradient(y, a)
+
+    for fn, target in ((lambda a: dx.inverse(a), "detexp_inverse_from_lu"), (with_grad, "detexp_slogdet_backward")):
+        line = next(l for l in hlo(fn, a).splitlines() if f'custom_call_target="{target}"' in l)
+        assert "output_to_operand_aliasing={{0}: (0, {})}" in line, line
+    inner = tf.function(lambda a: dx.logabsdet(a), jit_compile=True)
+
+    @tf.function
+    def outer_tape(a):
+        with tf.GradientTape() as t:
+            t.watch(a)
+            y = inner(a)
+        return t.gradient(y, a)
+
+    assert_same_bits(outer_tape(a), with_grad(a), "outer tape")
+    library = outer_tape.get_concrete_function(a).graph.as_graph_def().library.function
+    backward = [node for f in library for node in f.node_def if node.op == "Detexp>SlogdetBackward"]
+    assert backward and all(IN_PLACE not in node.attr for node in backward)
 
 
 def test_wrong_factors_hint_costs_time_not_bits():

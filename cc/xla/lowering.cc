@@ -75,7 +75,7 @@ xla::Shape RowMajor(xla::PrimitiveType type, absl::Span<const int64_t> dims) {
 }
 
 std::vector<xla::XlaOp> CustomCall(XlaOpKernelContext* ctx, const char* target, std::vector<xla::XlaOp> operands,
-                                   const std::vector<xla::Shape>& results) {
+                                   const std::vector<xla::Shape>& results, bool in_place) {
   xla::XlaBuilder* b = ctx->builder();
   std::vector<xla::Shape> operand_shapes;
   operand_shapes.reserve(operands.size());
@@ -87,9 +87,11 @@ std::vector<xla::XlaOp> CustomCall(XlaOpKernelContext* ctx, const char* target, 
     }
     operand_shapes.push_back(RowMajor(shape->element_type(), shape->dimensions()));
   }
+  std::vector<std::pair<xla::ShapeIndex, std::pair<int64_t, xla::ShapeIndex>>> aliasing;
+  if (in_place) aliasing.push_back({xla::ShapeIndex({0}), {0, xla::ShapeIndex({})}});
   const xla::XlaOp call = xla::CustomCallWithLayout(
       b, target, operands, xla::ShapeUtil::MakeTupleShape(results), operand_shapes,
-      /*opaque=*/"{}", /*has_side_effect=*/false, /*output_operand_aliasing=*/{}, /*literal=*/nullptr,
+      /*opaque=*/"{}", /*has_side_effect=*/false, aliasing, /*literal=*/nullptr,
       xla::CustomCallSchedule::SCHEDULE_NONE, xla::CustomCallApiVersion::API_VERSION_TYPED_FFI);
   std::vector<xla::XlaOp> out;
   out.reserve(results.size());
@@ -98,8 +100,8 @@ std::vector<xla::XlaOp> CustomCall(XlaOpKernelContext* ctx, const char* target, 
 }
 
 void SetCustomCallOutputs(XlaOpKernelContext* ctx, const char* target, std::vector<xla::XlaOp> operands,
-                          const std::vector<xla::Shape>& results) {
-  const std::vector<xla::XlaOp> out = CustomCall(ctx, target, std::move(operands), results);
+                          const std::vector<xla::Shape>& results, bool in_place) {
+  const std::vector<xla::XlaOp> out = CustomCall(ctx, target, std::move(operands), results, in_place);
   for (size_t i = 0; i < out.size(); ++i) ctx->SetOutput(static_cast<int>(i), out[i]);
 }
 

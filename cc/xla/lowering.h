@@ -35,12 +35,14 @@ xla::Shape RowMajor(xla::PrimitiveType type, absl::Span<const int64_t> dims);
 // all row-major, with one row-major result per shape of `results`; returns the results in order.
 // The ops' only attributes are dtypes, which the buffers carry, so the backend config (the FFI's
 // attribute dictionary, in MLIR syntax) is empty. Pure: XLA may CSE and remove unused calls.
+// `in_place`: result 0 may take operand 0's buffer (XLA copies the operand first where it is still
+// needed), as the TF kernels forward their input with forward_input_or_allocate_output.
 std::vector<xla::XlaOp> CustomCall(XlaOpKernelContext* ctx, const char* target, std::vector<xla::XlaOp> operands,
-                                   const std::vector<xla::Shape>& results);
+                                   const std::vector<xla::Shape>& results, bool in_place = false);
 
-// The op's outputs 0, 1, ... := CustomCall(ctx, target, operands, results).
+// The op's outputs 0, 1, ... := CustomCall(ctx, target, operands, results, in_place).
 void SetCustomCallOutputs(XlaOpKernelContext* ctx, const char* target, std::vector<xla::XlaOp> operands,
-                          const std::vector<xla::Shape>& results);
+                          const std::vector<xla::Shape>& results, bool in_place = false);
 
 }  // namespace xla_lowering
 }  // namespace detexp

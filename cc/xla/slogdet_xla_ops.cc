@@ -68,6 +68,22 @@ class SlogdetXlaOp : public XlaOpKernel {
   bool factors_unused_ = false;
 };
 
+// A lowering reading the saved factors lu [..., n, n] and perm [..., n] (inputs 0, 1). With the node
+// attribute kInPlaceAttr (python/detexp/_slogdet.py: where lu is the graph's own intermediate) its
+// result takes lu's buffer, as the TF kernels' forward_input_or_allocate_output does; without it
+// (lu a parameter of the compiled function, which XLA would copy first) a new buffer.
+constexpr char kInPlaceAttr[] = "_detexp_in_place";
+
+class FromLuXlaOp : public XlaOpKernel {
+ public:
+  explicit FromLuXlaOp(OpKernelConstruction* ctx) : XlaOpKernel(ctx) {
+    if (ctx->HasAttr(kInPlaceAttr)) OP_REQUIRES_OK(ctx, ctx->GetAttr(kInPlaceAttr, &in_place_));
+  }
+
+ protected:
+  bool in_place_ = false;
+};
+
 // Checks the saved factors lu [..., n, n] and perm [..., n] (inputs 0, 1): the TF kernels' check.
 bool LuFactors(XlaOpKernelContext* ctx, const std::string& op, xla::Shape* lu) {
   xla::Shape perm;
@@ -76,22 +92,22 @@ bool LuFactors(XlaOpKernelContext* ctx, const std::string& op, xla::Shape* lu) {
 }
 
 // (lu, perm, a) -> inv(a); `a` is not read (it is what the registered gradient differentiates).
-class InverseFromLuXlaOp : public XlaOpKernel {
+class InverseFromLuXlaOp : public FromLuXlaOp {
  public:
-  explicit InverseFromLuXlaOp(OpKernelConstruction* ctx) : XlaOpKernel(ctx) {}
+  explicit InverseFromLuXlaOp(OpKernelConstruction* ctx) : FromLuXlaOp(ctx) {}
 
   void Compile(XlaOpKernelContext* ctx) override {
     xla::Shape lu;
     if (!LuFactors(ctx, "inverse_from_lu", &lu)) return;
     SetCustomCallOutputs(ctx, xla_ffi::kInverseFromLuTarget, {ctx->Input(0), ctx->Input(1)},
-                         {RowMajor(lu.element_type(), lu.dimensions())});
+                         {RowMajor(lu.element_type(), lu.dimensions())}, in_place_);
   }
 };
 
 // (lu, perm, a, k) -> k inv(a)^H; `a` is not read.
-class SlogdetBackwardXlaOp : public XlaOpKernel {
+class SlogdetBackwardXlaOp : public FromLuXlaOp {
  public:
-  explicit SlogdetBackwardXlaOp(OpKernelConstruction* ctx) : XlaOpKernel(ctx) {}
+  explicit SlogdetBackwardXlaOp(OpKernelConstruction* ctx) : FromLuXlaOp(ctx) {}
 
   void Compile(XlaOpKernelContext* ctx) override {
     xla::Shape lu, k;
@@ -100,7 +116,7 @@ class SlogdetBackwardXlaOp : public XlaOpKernel {
       return;
     }
     SetCustomCallOutputs(ctx, xla_ffi::kSlogdetBackwardTarget, {ctx->Input(0), ctx->Input(1), ctx->Input(3)},
-                         {RowMajor(lu.element_type(), lu.dimensions())});
+                         {RowMajor(lu.element_type(), lu.dimensions())}, in_place_);
   }
 };
 

@@ -28,10 +28,30 @@ _ops = load_ops()
 FACTORS_UNUSED = "_detexp_factors_unused"
 
 
+# The XLA lowerings of InverseFromLu and SlogdetBackward may write their result into the factors'
+# buffer (as the TF kernels do with forward_input_or_allocate_output) where the factors are this
+# graph's own intermediate; a function's parameter (the factors a tf.function's forward hands its
+# backward) XLA would copy first, which costs more than a new buffer.
+IN_PLACE = "_detexp_in_place"
+
+
+def _hint(op, name):
+    op._set_attr(name, attr_value_pb2.AttrValue(b=True))  # pylint: disable=protected-access
+
+
 def _slogdet_with_lu(a, factors=True):
     out = _ops.detexp_slogdet(a, Treal=a.dtype.real_dtype)
     if not factors and not tf.executing_eagerly():
-        out[0].op._set_attr(FACTORS_UNUSED, attr_value_pb2.AttrValue(b=True))  # pylint: disable=protected-access
+        _hint(out[0].op, FACTORS_UNUSED)
+    return out
+
+
+def _from_lu(op_fn, lu, *args):
+    """op_fn(lu, *args) for InverseFromLu / SlogdetBackward, hinted IN_PLACE where lu is made in the
+    graph being built."""
+    out = op_fn(lu, *args)
+    if not tf.executing_eagerly() and lu.graph is tf.compat.v1.get_default_graph():
+        _hint(out.op, IN_PLACE)
     return out
 
 
@@ -114,7 +134,7 @@ def inverse(a, name=None):
     with tf.name_scope(name or "inverse"):
         a, back = _checks.as_square_batch(a, "inverse")
         _, _, lu, perm = _slogdet_with_lu(a)
-        return _checks.cast_back(_ops.detexp_inverse_from_lu(lu, perm, a), back)
+        return _checks.cast_back(_from_lu(_ops.detexp_inverse_from_lu, lu, perm, a), back)
 
 
 def adjugate(a, name=None):
@@ -148,7 +168,7 @@ def _slogdet_grad(op, g_sign, g_lad, _g_lu, _g_perm):
         k = tf.complex(g_lad, c)
     else:
         k = g_lad
-    return _ops.detexp_slogdet_backward(lu, perm, a, k)
+    return _from_lu(_ops.detexp_slogdet_backward, lu, perm, a, k)
 
 
 @tf.RegisterGradient("Detexp>SlogdetBackward")
@@ -156,7 +176,7 @@ def _slogdet_backward_grad(op, g):
     # out = k X^H with X = inv(a):  d out = dk X^H - k X^H dA^H X^H, so
     # grad_a = -k X^H g^H X^H and grad_k = sum(g * conj(X^H)).
     lu, perm, a, k = op.inputs
-    x_h = tf.linalg.adjoint(_ops.detexp_inverse_from_lu(lu, perm, a))
+    x_h = tf.linalg.adjoint(_from_lu(_ops.detexp_inverse_from_lu, lu, perm, a))
     grad_a = -k[..., None, None] * tf.matmul(x_h, tf.matmul(g, x_h, adjoint_a=True))
     grad_k = tf.reduce_sum(g * tf.math.conj(x_h), axis=[-2, -1])
     return None, None, grad_a, grad_k
