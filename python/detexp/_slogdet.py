@@ -50,7 +50,7 @@ def _from_lu(op_fn, lu, *args):
     """op_fn(lu, *args) for InverseFromLu / SlogdetBackward, hinted IN_PLACE where lu is made in the
     graph being built."""
     out = op_fn(lu, *args)
-    if not tf.executing_eagerly() and lu.graph is tf.compat.v1.get_default_graph():
+    if tf.is_symbolic_tensor(lu) and lu.graph is tf.compat.v1.get_default_graph():
         _hint(out.op, IN_PLACE)
     return out
 
