@@ -8,7 +8,7 @@
 #   2. every CUDA runtime symbol the kernels' objects use is one TF's framework exports (nm), so the
 #      `DETEXP_CUDA_RUNTIME=tf` mode links too,
 #   3. TF loads it on this machine (no GPU, no cuSOLVER/cuBLAS needed), and
-#   4. every Detexp> op has a GPU kernel registered (and a CPU one).
+#   4. every Detexp> op has a GPU kernel registered (and a CPU one), and XLA lowerings for both.
 # Exit status non-zero on any failure.
 #
 #   .ci/cuda_compile_check.sh                  # arch list: $DETEXP_CUDA_ARCHS or "90" (fast)
@@ -74,7 +74,7 @@ for name in names:
     devs = {k.device_type for k in kernels.get_registered_kernels_for_op(name).kernel}
     pending = name in CPU_ONLY_PENDING and devs == {"CPU"}
     print(f"  {name}: {sorted(devs)}" + ("  (GPU kernel pending)" if pending else ""))
-    if not pending and not {"CPU", "GPU"} <= devs:
+    if not pending and not {"CPU", "GPU", "XLA_CPU_JIT", "XLA_GPU_JIT"} <= devs:  # XLA lowerings: cc/xla
         bad.append(name)
 if not names:
     sys.exit("cuda_compile_check: no Detexp> ops registered")
