@@ -3,6 +3,8 @@
 // call, on the stream XLA hands over, with scratch from the FFI's allocator (ffi_gpu_util.h).
 #if GOOGLE_CUDA
 
+#include <cstdint>
+
 #include "cc/xla/ffi_buffers.h"
 #include "cc/xla/ffi_gpu_util.h"
 #include "cc/xla/ffi_targets.h"
@@ -12,9 +14,12 @@ namespace detexp {
 namespace xla_ffi {
 namespace {
 
+// The expm launchers take the stream's current device (cudaGetDevice), which XLA has made current
+// before it runs a handler, so the ordinal is not passed on.
+
 // The device kernels select (m, s) inside and do not report it: choice is -1 for every matrix
 // (kExpmChoiceNone; all bytes 0xff), set on the stream, and ExpmGrad selects again.
-ffi::Error ExpmCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer a,
+ffi::Error ExpmCuda(cudaStream_t stream, std::int32_t /*device*/, ffi::ScratchAllocator scratch, ffi::AnyBuffer a,
                     ffi::Result<ffi::AnyBuffer> out, ffi::Result<ffi::AnyBuffer> choice) {
   const Matrices m = MatricesOf(a);
   if (m.batch > 0 && cudaMemsetAsync(choice->untyped_data(), 0xff, m.batch * sizeof(int), stream) != cudaSuccess) {
@@ -26,7 +31,7 @@ ffi::Error ExpmCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::Any
   });
 }
 
-ffi::Error ExpmFrechetCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer a, ffi::AnyBuffer e,
+ffi::Error ExpmFrechetCuda(cudaStream_t stream, std::int32_t /*device*/, ffi::ScratchAllocator scratch, ffi::AnyBuffer a, ffi::AnyBuffer e,
                            ffi::Result<ffi::AnyBuffer> r, ffi::Result<ffi::AnyBuffer> l) {
   return LaunchFor(a, kExpmFrechetTarget, [&](auto zero, Matrices m) {
     using T = decltype(zero);
@@ -38,7 +43,7 @@ ffi::Error ExpmFrechetCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, f
 // `choice` is device memory here and the GPU kernels select (m, s) again whatever it holds, so it
 // is not read: checking it would cost a host synchronisation, and a wrong code cannot change the
 // result (the TF GPU kernel checks it only because it arrives in host memory).
-ffi::Error ExpmGradCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer a, ffi::AnyBuffer g,
+ffi::Error ExpmGradCuda(cudaStream_t stream, std::int32_t /*device*/, ffi::ScratchAllocator scratch, ffi::AnyBuffer a, ffi::AnyBuffer g,
                         ffi::AnyBuffer /*choice*/, ffi::Result<ffi::AnyBuffer> out) {
   return LaunchFor(a, kExpmGradTarget, [&](auto zero, Matrices m) {
     using T = decltype(zero);

@@ -41,11 +41,13 @@ inline gpu::ScratchFn ScratchOf(ffi::ScratchAllocator& scratch) {
   };
 }
 
-// The signature of a GPU handler: the stream, the scratch allocator, kArgs buffer arguments, kRets
-// buffer results.
+// The signature of a GPU handler: the stream, XLA's device ordinal (the launchers pick the cuSOLVER
+// and cuBLAS handles of that device, as the TF kernels pass the device of their op context), the
+// scratch allocator, kArgs buffer arguments, kRets buffer results.
 template <int kArgs, int kRets>
 auto CudaBinding() {
-  return WithBuffers<kArgs, kRets>(ffi::Ffi::Bind().Ctx<CudaStream>().Ctx<ffi::ScratchAllocator>());
+  return WithBuffers<kArgs, kRets>(
+      ffi::Ffi::Bind().Ctx<CudaStream>().Ctx<ffi::DeviceOrdinal>().Ctx<ffi::ScratchAllocator>());
 }
 
 // The body of a GPU handler: launch(T{}, matrices of a) -> gpu::Status for a's dtype T, skipped for

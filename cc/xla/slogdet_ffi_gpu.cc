@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "cc/core/scalar.h"
 #include "cc/xla/ffi_buffers.h"
@@ -18,7 +19,7 @@ namespace {
 
 // The launcher always writes the factors; where the lowering asked for none they go to scratch.
 // n = 0 runs too (sign 1, logabsdet 0), as in the TF GPU kernel.
-ffi::Error SlogdetCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer a,
+ffi::Error SlogdetCuda(cudaStream_t stream, std::int32_t device, ffi::ScratchAllocator scratch, ffi::AnyBuffer a,
                        ffi::Result<ffi::AnyBuffer> sign, ffi::Result<ffi::AnyBuffer> logabsdet, OptionalBuffer lu,
                        OptionalBuffer perm) {
   if (lu.has_value() != perm.has_value()) return ffi::Error::InvalidArgument("detexp_slogdet: lu without perm");
@@ -36,35 +37,35 @@ ffi::Error SlogdetCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::
         return ffi::Error(ffi::ErrorCode::kResourceExhausted, "detexp_slogdet: no scratch for the LU factors");
       }
     }
-    return ToFfi(gpu::slogdet<T, real_t<T>>(stream, Data<T>(a), static_cast<T*>(lu_mem), static_cast<int*>(perm_mem),
+    return ToFfi(gpu::slogdet<T, real_t<T>>(stream, device, Data<T>(a), static_cast<T*>(lu_mem), static_cast<int*>(perm_mem),
                                             Data<T>(*sign), Data<real_t<T>>(*logabsdet), m.batch, m.n,
                                             ScratchOf(scratch)));
   });
 }
 
-ffi::Error InverseFromLuCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer lu,
+ffi::Error InverseFromLuCuda(cudaStream_t stream, std::int32_t device, ffi::ScratchAllocator scratch, ffi::AnyBuffer lu,
                              ffi::AnyBuffer perm, ffi::Result<ffi::AnyBuffer> inverse) {
   return LaunchFor(lu, kInverseFromLuTarget, [&](auto zero, Matrices m) {
     using T = decltype(zero);
-    return gpu::inverse_from_lu<T>(stream, Data<T>(lu), Data<int>(perm), Data<T>(*inverse), m.batch, m.n,
+    return gpu::inverse_from_lu<T>(stream, device, Data<T>(lu), Data<int>(perm), Data<T>(*inverse), m.batch, m.n,
                                    ScratchOf(scratch));
   });
 }
 
-ffi::Error SlogdetBackwardCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer lu,
+ffi::Error SlogdetBackwardCuda(cudaStream_t stream, std::int32_t device, ffi::ScratchAllocator scratch, ffi::AnyBuffer lu,
                                ffi::AnyBuffer perm, ffi::AnyBuffer k, ffi::Result<ffi::AnyBuffer> grad) {
   return LaunchFor(lu, kSlogdetBackwardTarget, [&](auto zero, Matrices m) {
     using T = decltype(zero);
-    return gpu::slogdet_backward<T>(stream, Data<T>(lu), Data<int>(perm), Data<T>(k), Data<T>(*grad), m.batch, m.n,
+    return gpu::slogdet_backward<T>(stream, device, Data<T>(lu), Data<int>(perm), Data<T>(k), Data<T>(*grad), m.batch, m.n,
                                     ScratchOf(scratch));
   });
 }
 
-ffi::Error AdjugateCuda(cudaStream_t stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer a,
+ffi::Error AdjugateCuda(cudaStream_t stream, std::int32_t device, ffi::ScratchAllocator scratch, ffi::AnyBuffer a,
                         ffi::Result<ffi::AnyBuffer> adj) {
   return LaunchFor(a, kAdjugateTarget, [&](auto zero, Matrices m) {
     using T = decltype(zero);
-    return gpu::adjugate<T>(stream, Data<T>(a), Data<T>(*adj), m.batch, m.n, ScratchOf(scratch));
+    return gpu::adjugate<T>(stream, device, Data<T>(a), Data<T>(*adj), m.batch, m.n, ScratchOf(scratch));
   });
 }
 
