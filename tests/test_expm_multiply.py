@@ -41,7 +41,7 @@ def _dx(a, b, t=1.0):
 @pytest.mark.parametrize("n,k", [(1, 1), (2, 3), (7, 1), (30, 4), (90, 2)])
 def test_against_scipy_and_dense(dtype, n, k):
     # n = 90 > kExactNormMaxN: the degree comes from block 1-norm estimates.
-    a = random_matrices((n, n), dtype, seed=n) * (3.0 / np.sqrt(n))
+    a = random_matrices((n, n), dtype, seed=n) * float(3.0 / np.sqrt(n))
     b = random_matrices((n, k), dtype, seed=n + 1)
     a64, b64 = a.astype(_double(dtype)), b.astype(_double(dtype))
     ref = sla.expm(a64) @ b64

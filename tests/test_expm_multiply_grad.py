@@ -40,7 +40,7 @@ def _close(x, ref, rtol):
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 @pytest.mark.parametrize("n,k", [(1, 2), (4, 1), (12, 3), (70, 2)])
 def test_gradients_against_expm_route(dtype, n, k):
-    a = random_matrices((2, n, n), dtype, seed=n) * (2.0 / np.sqrt(n))
+    a = random_matrices((2, n, n), dtype, seed=n) * float(2.0 / np.sqrt(n))
     b = random_matrices((2, n, k), dtype, seed=n + 1)
     w = random_matrices((2, n, k), dtype, seed=n + 2)
     real = np.float32 if _is_single(dtype) else np.float64

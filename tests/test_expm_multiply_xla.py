@@ -23,7 +23,7 @@ def _same_bits(x, y, what):
 
 
 def _cases(dtype, batch, n, k):
-    a = tf.constant(random_matrices((batch, n, n), dtype, seed=n) * (2.0 / np.sqrt(n)))
+    a = tf.constant(random_matrices((batch, n, n), dtype, seed=n) * float(2.0 / np.sqrt(n)))
     b = tf.constant(random_matrices((batch, n, k), dtype, seed=n + 1))
     g = tf.constant(random_matrices((batch, n, k), dtype, seed=n + 2))
     t = tf.constant(np.linspace(0.5, 1.5, batch).astype(dtype))

@@ -29,8 +29,10 @@ def expm_multiply(a, b, t=1.0):
     a, b, t = np.asarray(a), np.asarray(b), np.asarray(t)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"expm_multiply: expected a to be a square matrix or a batch [..., n, n]; got shape {a.shape}")
-    # t takes part in the promotion only where it makes the result complex (a real t is cast).
-    dtype, back = _dtype(a, b, t) if np.iscomplexobj(t) else _dtype(a, b)
+    # t takes part in the promotion only where it makes the result complex (a real t is cast); an
+    # integer or bool a counts as float64, as in SciPy (its shift a - mu I is float64 there).
+    a_kind = np.float64 if a.dtype.kind in "biu" else a.dtype
+    dtype, back = _dtype(a_kind, b.dtype, t.dtype) if np.iscomplexobj(t) else _dtype(a_kind, b.dtype)
     vector = b.ndim == 1
     if vector:
         if a.ndim != 2:
@@ -45,9 +47,10 @@ def expm_multiply(a, b, t=1.0):
     except ValueError:
         raise ValueError(f"expm_multiply: the batch dimensions of a {a.shape}, b {b.shape} and t {t.shape} "
                          "do not broadcast") from None
-    a = np.ascontiguousarray(np.broadcast_to(a, batch + a.shape[-2:]), dtype=dtype)
-    b = np.ascontiguousarray(np.broadcast_to(b, batch + b.shape[-2:]), dtype=dtype)
-    t = np.ascontiguousarray(np.broadcast_to(t, batch), dtype=dtype)
+    # order="C", not ascontiguousarray: that one turns a 0-d t into shape (1,).
+    a = np.asarray(np.broadcast_to(a, batch + a.shape[-2:]), dtype=dtype, order="C")
+    b = np.asarray(np.broadcast_to(b, batch + b.shape[-2:]), dtype=dtype, order="C")
+    t = np.asarray(np.broadcast_to(t, batch), dtype=dtype, order="C")
     f = _ext.expm_multiply(a, b, t)
     if vector:
         f = f[:, 0]
