@@ -35,11 +35,10 @@ BatchDims expm_multiply_dims(const CArray<T>& a, const CArray<T>& b, const CArra
   return d;
 }
 
-// Products split over std::threads, where they are large enough to pay for starting them.
+// Products split over std::threads (expm_multiply.h offers only those large enough to pay for it).
 const ParallelBlocks& thread_blocks() {
-  static const ParallelBlocks blocks = [](std::int64_t count, std::int64_t cost,
+  static const ParallelBlocks blocks = [](std::int64_t count, std::int64_t,
                                           const std::function<void(std::int64_t, std::int64_t)>& fn) {
-    if (static_cast<double>(count) * static_cast<double>(cost) < 2e6) return fn(0, count);
     parallel_for(count, 1, [&fn](std::int64_t b, std::int64_t e) { fn(b, e); });
   };
   return blocks;
