@@ -172,6 +172,17 @@ DETEXP_HD_CALL int taylor_step(Ops& ops, typename Ops::Scalar t, int m, int s, t
   return terms;
 }
 
+// Ã := A - μI (*sh), then the code to run: `choice` where it is one (choice_valid), else the
+// selection's; kChoiceNone where A or t holds NaN/Inf (the caller fills NaN). The forward and the
+// backward both start here, so the backward replays the forward's choice.
+DETEXP_EM_HOST_INSTANCES_OK
+template <class Ops>
+DETEXP_HD_CALL int prepare_and_choose(Ops& ops, typename Ops::Scalar t, int choice, Shift<typename Ops::Scalar>* sh) {
+  *sh = ops.prepare();
+  if (!sh->finite || !finite_scalar(t)) return kChoiceNone;
+  return choice != kChoiceNone && choice_valid(choice) ? choice : select(ops, t, sh->norm1);
+}
+
 // F = exp(tA) B into the Ops' output. choice: a code to reuse (choice_valid), or kChoiceNone to
 // select. Returns the code used (kChoiceNone for NaN/Inf in A or t: the output is NaN).
 DETEXP_EM_HOST_INSTANCES_OK
@@ -179,12 +190,12 @@ template <class Ops>
 DETEXP_HD_CALL int forward(Ops& ops, typename Ops::Scalar t, int choice) {
   using T = typename Ops::Scalar;
   using R = real_t<T>;
-  const Shift<T> sh = ops.prepare();
-  if (!sh.finite || !finite_scalar(t)) {
+  Shift<T> sh;
+  const int code = prepare_and_choose(ops, t, choice, &sh);
+  if (code == kChoiceNone) {
     ops.fill_nan_forward();
     return kChoiceNone;
   }
-  const int code = choice != kChoiceNone && choice_valid(choice) ? choice : select(ops, t, sh.norm1);
   if (code == kChoiceDense) {
     ops.dense_forward(t);
     return code;
@@ -227,12 +238,12 @@ template <class Ops>
 DETEXP_HD_CALL void backward(Ops& ops, typename Ops::Scalar t, int choice) {
   using T = typename Ops::Scalar;
   using R = real_t<T>;
-  const Shift<T> sh = ops.prepare();
-  if (!sh.finite || !finite_scalar(t)) {
+  Shift<T> sh;
+  const int code = prepare_and_choose(ops, t, choice, &sh);
+  if (code == kChoiceNone) {
     ops.fill_nan_backward();
     return;
   }
-  const int code = choice != kChoiceNone && choice_valid(choice) ? choice : select(ops, t, sh.norm1);
   if (code == kChoiceDense) {
     ops.dense_backward(t);
     return;
