@@ -4,10 +4,12 @@
 namespace detexp {
 void register_slogdet(pybind11::module_& m);
 void register_expm(pybind11::module_& m);
+void register_expm_multiply(pybind11::module_& m);
 }  // namespace detexp
 
 PYBIND11_MODULE(_detexp_numpy, m) {
   m.doc() = "detexp kernels over NumPy arrays (cc/core through pybind11); see detexp.numpy";
   detexp::register_slogdet(m);
   detexp::register_expm(m);
+  detexp::register_expm_multiply(m);
 }

@@ -81,3 +81,6 @@ def expm_frechet(a, e, compute_expm=True):
     if compute_expm:
         return _cast(out[0], back), _cast(out[1], back)
     return _cast(out, back)
+
+
+from ._expm_multiply_np import expm_multiply  # noqa: E402  (exp(t a) @ b, see that module)
