@@ -26,7 +26,7 @@ start=$(date +%s)
 echo "cuda_compile_check: pip CUDA toolchain installed in $(( $(date +%s) - start )) s"
 mkdir -p "$BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DPython_EXECUTABLE="$PY" -DDETEXP_CUDA=ON "-DDETEXP_CUDA_ARCHS=$ARCHS" \
-  -DDETEXP_CUDA_TESTS=ON -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$BUILD/lib" >"$BUILD/configure.log" 2>&1 \
+  -DDETEXP_CUDA_TESTS=ON -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$BUILD/lib" -DDETEXP_TESTING_DIR="$BUILD/testing" >"$BUILD/configure.log" 2>&1 \
   || { cat "$BUILD/configure.log"; exit 1; }
 grep -h "detexp CUDA" "$BUILD/configure.log"
 # 0.

@@ -241,7 +241,7 @@ class CpuOps {
 // The lockstep block estimates of ||Ã^p||_1, p = 2..p_max + 1 (norm1_power_estimate.h).
 template <class T>
 void estimate_power_norms(CpuOps<T>& ops, real_t<T>* norms) {
-  norm1_estimate::estimate_power_norms<T>(
+  norm1_power_estimate::estimate_power_norms<T>(
       ops.n(), 2, kMaxPower + 1, kEstimateColumns,
       [&ops](bool adjoint, const T* in, T* out, int cols) { ops.estimate_apply(adjoint, in, out, cols); }, norms);
 }

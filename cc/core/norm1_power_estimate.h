@@ -23,7 +23,7 @@
 #include "scalar.h"
 
 namespace detexp {
-namespace norm1_estimate {
+namespace norm1_power_estimate {
 
 constexpr int kMaxIterations = 5;
 
@@ -215,5 +215,5 @@ void estimate_power_norms(int n, int p_lo, int p_hi, int t, Apply&& apply, real_
   for (const Estimator<T>& st : ests) out[st.p] = st.est;
 }
 
-}  // namespace norm1_estimate
+}  // namespace norm1_power_estimate
 }  // namespace detexp
