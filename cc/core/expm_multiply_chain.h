@@ -54,6 +54,7 @@
 #include <limits>
 
 #include "expm_multiply_select.h"
+#include "expm_triangular.h"  // exp_of
 #include "scalar.h"
 
 #if defined(__CUDACC__)
@@ -96,17 +97,6 @@ template <class T>
 DETEXP_HD bool finite_scalar(const T& x) {
   const real_t<T> re = real_part(x), im = imag_part(x);
   return re - re == real_t<T>(0) && im - im == real_t<T>(0);
-}
-
-template <class T>
-DETEXP_HD T exp_scalar(const T& z) {
-  using R = real_t<T>;
-  if constexpr (is_complex<T>::value) {
-    const R e = std::exp(z.real()), y = z.imag();
-    return make_scalar<T>(y == R(0) ? e : e * std::cos(y), y == R(0) ? R(0) : e * std::sin(y));
-  } else {
-    return std::exp(z);
-  }
 }
 
 // h/j = t/(s j), with 1/(s j) rounded once in double.
@@ -201,7 +191,7 @@ DETEXP_HD_CALL int forward(Ops& ops, typename Ops::Scalar t, int choice) {
     return code;
   }
   const int m = choice_degree(code), s = choice_steps(code);
-  const T eta = exp_scalar(t * sh.mu * T(R(1.0 / s)));
+  const T eta = exp_of(t * sh.mu * T(R(1.0 / s)));
   ops.load_b(kF);
   for (int i = 0; i < s; ++i) taylor_step(ops, t, m, s, eta, false);
   ops.store_f(kF);
@@ -250,7 +240,7 @@ DETEXP_HD_CALL void backward(Ops& ops, typename Ops::Scalar t, int choice) {
   }
   const int m = choice_degree(code), s = choice_steps(code);
   (void)m;
-  const T eta = exp_scalar(t * sh.mu * T(R(1.0 / s)));
+  const T eta = exp_of(t * sh.mu * T(R(1.0 / s)));
   const int c = checkpoint_interval(s);
   const int segments = (s + c - 1) / c;
   ops.load_b(kF);
