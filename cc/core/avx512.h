@@ -36,6 +36,7 @@ bool available();
   void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, std::int64_t count, int n, T* out); \
   void inverse_from_lu_batch(const T* lu, const int* perm, std::int64_t count, int n, T* inv); \
   void adjugate(const T* b, int n, T* out);                                                  \
+  void matmul_batch(const T* a, const T* b, std::int64_t count, int n, bool adjoint_a, bool adjoint_b, T* c); \
   void expm_matrix(const T* a, int n, T* out, int* choice);                                  \
   void expm_frechet_matrix(const T* a, const T* e, int n, T* r, T* l);                       \
   void expm_frechet_adjoint_matrix(const T* a, const T* g, int n, int choice, T* out);

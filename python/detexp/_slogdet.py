@@ -11,6 +11,8 @@ Every backward is built from ops with registered gradients, so gradients of any 
   d adj(A)[E] = (tr(adj(A) E) I - adj(A) E) A^{-1}  -> grad = sum(H conj X) Y^H - Y^H H X^H,  Y = adj(A)
 """
 import tensorflow as tf
+from tensorflow.python.framework import ops as _tf_ops
+from tensorflow.python.ops import control_flow_util as _cf_util
 
 from . import _checks
 from ._loader import load_ops
@@ -18,8 +20,33 @@ from ._loader import load_ops
 _ops = load_ops()
 
 
+def _matmul(a, b, adjoint_a=False, adjoint_b=False):
+    """op(a) op(b) for batches [..., n, n] of one shape: Detexp>MatMul, whose result for a matrix
+    does not depend on the batch it sits in (TF's BatchMatMul's does on the CPU; see
+    cc/core/batch_matmul.h). XLA compiles tf.matmul instead (its own dot, inside jit_compile)."""
+    if _cf_util.GraphOrParentsInXlaContext(_tf_ops.get_default_graph()):
+        return tf.matmul(a, b, adjoint_a=adjoint_a, adjoint_b=adjoint_b)
+    return _ops.detexp_mat_mul(a, b, adjoint_a=adjoint_a, adjoint_b=adjoint_b)
+
+
 def _slogdet_with_lu(a):
     return _ops.detexp_slogdet(a, Treal=a.dtype.real_dtype)
+
+
+# TF's CPU kernels evaluate elementwise functions with Eigen's packet code and finish the last
+# (size mod packet size) elements with the scalar function, which rounds exp and log differently:
+# a matrix's det would then depend on whether it sits in the batch's tail. Padding the flat
+# tensor to a multiple of 16 elements (every packet size up to AVX-512's 16 floats; Eigen aligns
+# its thread blocks to packets) sends every element through the same code. GPU kernels compute
+# every element alike anyway.
+_PACKET_MULTIPLE = 16
+
+
+def _elementwise_batch_invariant(fn, x):
+    flat = tf.reshape(x, [-1])
+    size = tf.size(flat)
+    padded = tf.pad(flat, [[0, (-size) % _PACKET_MULTIPLE]])
+    return tf.reshape(fn(padded)[:size], tf.shape(x))
 
 
 def slogdet(a, name=None):
@@ -63,14 +90,14 @@ def logdet(a, name=None):
         sign, lad, _, _ = _slogdet_with_lu(a)
         # log(-1) = NaN and log(0) = -inf give the real edge cases; log of a unit complex number is
         # i*arg. Both ride on logabsdet's exact gradient.
-        out = tf.cast(lad, a.dtype) + tf.math.log(sign)
+        out = tf.cast(lad, a.dtype) + _elementwise_batch_invariant(tf.math.log, sign)
         return _checks.cast_back(out, back)
 
 
 @tf.custom_gradient
 def _det_with_adjugate_grad(a):
     sign, lad, _, _ = _slogdet_with_lu(a)
-    d = sign * tf.exp(tf.cast(lad, a.dtype))
+    d = sign * _elementwise_batch_invariant(tf.exp, tf.cast(lad, a.dtype))
 
     def grad(g):
         return g[..., None, None] * tf.linalg.adjoint(_ops.detexp_adjugate(a))
@@ -131,7 +158,7 @@ def _slogdet_backward_grad(op, g):
     # grad_a = -k X^H g^H X^H and grad_k = sum(g * conj(X^H)).
     lu, perm, a, k = op.inputs
     x_h = tf.linalg.adjoint(_ops.detexp_inverse_from_lu(lu, perm, a))
-    grad_a = -k[..., None, None] * tf.matmul(x_h, tf.matmul(g, x_h, adjoint_a=True))
+    grad_a = -k[..., None, None] * _matmul(x_h, _matmul(g, x_h, adjoint_a=True))
     grad_k = tf.reduce_sum(g * tf.math.conj(x_h), axis=[-2, -1])
     return None, None, grad_a, grad_k
 
@@ -139,7 +166,7 @@ def _slogdet_backward_grad(op, g):
 @tf.RegisterGradient("Detexp>InverseFromLu")
 def _inverse_from_lu_grad(op, g):
     x_h = tf.linalg.adjoint(op.outputs[0])
-    return None, None, -tf.matmul(x_h, tf.matmul(g, x_h))
+    return None, None, -_matmul(x_h, _matmul(g, x_h))
 
 
 @tf.RegisterGradient("Detexp>Adjugate")
@@ -148,4 +175,18 @@ def _adjugate_grad(op, g):
     y_h = tf.linalg.adjoint(op.outputs[0])
     x_h = tf.linalg.adjoint(inverse(a))
     trace_term = tf.reduce_sum(g * tf.math.conj(tf.linalg.adjoint(x_h)), axis=[-2, -1])
-    return trace_term[..., None, None] * y_h - tf.matmul(y_h, tf.matmul(g, x_h))
+    return trace_term[..., None, None] * y_h - _matmul(y_h, _matmul(g, x_h))
+
+
+@tf.RegisterGradient("Detexp>MatMul")
+def _matmul_grad(op, g):
+    # TF's BatchMatMul gradients, with the same batch-invariant product (any order follows).
+    a, b = op.inputs
+    adj_a, adj_b = op.get_attr("adjoint_a"), op.get_attr("adjoint_b")
+    if not adj_a and not adj_b:
+        return _matmul(g, b, adjoint_b=True), _matmul(a, g, adjoint_a=True)
+    if not adj_a:
+        return _matmul(g, b), _matmul(g, a, adjoint_a=True)
+    if not adj_b:
+        return _matmul(b, g, adjoint_b=True), _matmul(a, g)
+    return _matmul(b, g, adjoint_a=True, adjoint_b=True), _matmul(g, a, adjoint_a=True, adjoint_b=True)
