@@ -7,9 +7,11 @@ Environment:
                       after `pip install`) only recompiles what changed (default: build_temp/cmake)
   DETEXP_CMAKE_ARGS   extra arguments for the CMake configure step
   DETEXP_JOBS         parallel build jobs (default: CPU count)
-  DETEXP_CUDA         1 to build the GPU kernels as well (needs nvcc; see cuda/README.md)
-  DETEXP_CUDA_ARCHS   CUDA archs, e.g. "80;90" (default 75;80;86;89;90 + PTX 90 with nvcc 13)
-  DETEXP_CUDA_RUNTIME tf (default: TF's exported CUDA runtime) or static (nvcc's cudart_static)
+  DETEXP_CUDA         1 to build the GPU kernels as well: nvcc from CUDACXX, else the pip toolchain
+                      of requirements-cuda.txt, else a system CUDA (see cuda/README.md)
+  DETEXP_CUDA_ARCHS   CUDA archs, e.g. "80;90" (default with nvcc 13: 75;80;86;89;90;100;120 + PTX 120)
+  DETEXP_CUDA_RUNTIME static (default with nvcc 13: cudart_static, hidden) or tf (TF's exported
+                      CUDA runtime; default with nvcc 12)
 """
 import os
 import shlex

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CI: builds the wheel (pip wheel --no-build-isolation), repairs it to manylinux with auditwheel
-# (TensorFlow's framework library and CUDA libraries excluded: they come from the tensorflow wheel /
-# the driver, or are dlopen'ed), checks its metadata pins tensorflow>=2.21,<2.22, installs it into a
-# fresh venv and runs a smoke test there from outside the source tree.
+# (TensorFlow's libraries and the CUDA libraries excluded: they come from the tensorflow wheel / the
+# driver, or are dlopen'ed), checks its metadata pins tensorflow>=2.21,<2.22, installs it into a
+# fresh venv and runs a smoke test there (XLA included) from outside the source tree.
 #
 # The venv uses --system-site-packages so that it gets TensorFlow (and NumPy/SciPy) from the
 # environment instead of downloading ~600 MB; detexp itself is installed into the venv and the smoke
@@ -34,7 +34,7 @@ echo "built $(basename "$RAW") in $(( $(date +%s) - start )) s"
 echo "== repair to manylinux =="
 "$PY" -m auditwheel show "$RAW" || true
 "$PY" -m auditwheel repair "$RAW" -w "$OUT/wheelhouse" \
-  --exclude libtensorflow_framework.so.2 \
+  --exclude libtensorflow_framework.so.2 --exclude libtensorflow_cc.so.2 \
   --exclude 'libcudart.so*' --exclude 'libcuda.so*' --exclude 'libcusolver.so*' \
   --exclude 'libcublas.so*' --exclude 'libcublasLt.so*'
 WHL=$(ls "$OUT"/wheelhouse/detexp-*manylinux*.whl)
@@ -75,6 +75,11 @@ with tf.GradientTape() as t:
     t.watch(x); y = tf.reduce_sum(dx.logabsdet(x))
 np.testing.assert_allclose(t.gradient(y, x).numpy(), np.linalg.inv(a).transpose(0, 2, 1), rtol=1e-10)
 np.testing.assert_allclose(dx.numpy.slogdet(a)[1], ref_lad, rtol=1e-12)
+# Under XLA: the custom calls' handlers are in the wheel's library, which finds libtensorflow_cc.
+jit_lad, jit_expm = tf.function(lambda x: (dx.logabsdet(x), dx.expm(x)), jit_compile=True, autograph=False)(
+    tf.constant(a / 5))
+np.testing.assert_array_equal(jit_lad.numpy(), dx.logabsdet(a / 5).numpy())
+np.testing.assert_array_equal(jit_expm.numpy(), dx.expm(a / 5).numpy())
 if os.environ.get("DETEXP_CUDA", "0").lower() in ("1", "on", "true", "yes"):
     # A CUDA wheel: GPU kernels registered, yet everything above ran here (on the CPU if no GPU).
     from tensorflow.python.framework import kernels

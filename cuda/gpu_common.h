@@ -111,6 +111,21 @@ Status for_each_launch(std::int64_t count, std::int64_t max_items, F&& f) {
   return Status();
 }
 
+// Largest batch for one call of a batched library routine whose workspace size is an int count of
+// elements, given that count for batches of 1 and 2 (workspace = base + per_matrix * batch): at
+// most max_chunk, the count below INT_MAX, and the bytes within budget_bytes unless one matrix
+// alone exceeds it. 0 when even one matrix's workspace does not fit an int.
+inline std::int64_t batched_workspace_chunk(std::int64_t lwork1, std::int64_t lwork2, std::int64_t elem_bytes,
+                                            std::int64_t max_chunk, std::int64_t budget_bytes) {
+  constexpr std::int64_t kIntMax = 2147483647;
+  if (lwork1 < 0 || lwork1 > kIntMax || max_chunk < 1) return 0;
+  const std::int64_t per = std::max<std::int64_t>(lwork2 - lwork1, 0);
+  const std::int64_t base = lwork1 - per;
+  if (per == 0) return max_chunk;
+  const std::int64_t by_int = (kIntMax - base) / per;
+  const std::int64_t by_budget = (budget_bytes / std::max<std::int64_t>(elem_bytes, 1) - base) / per;
+  return std::max<std::int64_t>(1, std::min({max_chunk, by_int, by_budget}));
+}
 // ---- typed cuBLAS / cuSOLVER calls ---------------------------------------------------------
 #define DETEXP_DISPATCH4(T, S, D, C, Z)                            \
   if constexpr (std::is_same<T, float>::value) {                   \

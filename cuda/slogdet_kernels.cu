@@ -488,9 +488,9 @@ Status launch_pointer_array(cudaStream_t stream, T* base, std::int64_t stride, T
 }
 
 // LAPACK ipiv (1-based sequential interchanges) -> perm (source rows) and parity, then sign and
-// log|det| from U's diagonal with the shared cc/core code. info < 0 is an argument error and is
-// reported through *bad_info; info > 0 (an exactly zero pivot) is the singular case, already
-// visible on the diagonal.
+// log|det| from U's diagonal with the shared cc/core code. info > 0 (an exactly zero pivot) is the
+// singular case, already visible on the diagonal; info < 0 (an argument error, which valid calls
+// cannot produce) goes to *bad_info only when checking is on (bad_info != nullptr).
 template <class T>
 __global__ void finish_getrf_kernel(const T* __restrict__ lu, const int* __restrict__ ipiv,
                                     const int* __restrict__ info, const int* __restrict__ finite,
@@ -498,7 +498,7 @@ __global__ void finish_getrf_kernel(const T* __restrict__ lu, const int* __restr
                                     std::int64_t batch, int n, int* bad_info) {
   const std::int64_t m = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   if (m >= batch) return;
-  if (info[m] < 0) atomicMin(bad_info, info[m]);
+  if (bad_info != nullptr && info[m] < 0) atomicMin(bad_info, info[m]);
   int* p = perm + m * n;
   const int* piv = ipiv + m * n;
   for (int i = 0; i < n; ++i) p[i] = i;
@@ -533,8 +533,19 @@ cublasStatus_t trsm_batched(const SolverApi& api, cublasHandle_t h, cublasFillMo
                    return api.cublasZtrsmBatched(h, L, uplo, N, diag, n, n, alpha, A, n, B, n, batch))
 }
 
-// Copies a device int to the host after the stream drains it (one sync; the large-n paths only).
+// DETEXP_GPU_CHECK_INFO (Tuning::check_info): a device flag, zeroed on the stream, for the
+// kernels that read cuSOLVER/cuBLAS info codes; nullptr (no flag, no synchronisation) otherwise.
+Status info_flag(cudaStream_t stream, const ScratchFn& scratch, int** flag) {
+  *flag = nullptr;
+  if (!tuning().check_info) return Status();
+  DETEXP_RETURN_IF_ERROR(alloc(scratch, 1, flag, "status flag"));
+  return cuda_check(cudaMemsetAsync(*flag, 0, sizeof(int), stream), "cudaMemsetAsync(status flag)");
+}
+
+// Copies the flag to the host after the stream drains it (0 when checking is off).
 Status read_flag(cudaStream_t stream, const int* flag, int* host) {
+  *host = 0;
+  if (flag == nullptr) return Status();
   DETEXP_RETURN_IF_ERROR(cuda_check(cudaMemcpyAsync(host, flag, sizeof(int), cudaMemcpyDeviceToHost, stream),
                                     "cudaMemcpyAsync(info)"));
   return cuda_check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(info)");
@@ -544,10 +555,10 @@ Status read_flag(cudaStream_t stream, const int* flag, int* host) {
 constexpr std::int64_t kLibraryChunk = 1 << 20;
 
 template <class T, class R>
-Status slogdet_large(cudaStream_t stream, const T* a, T* lu, int* perm, T* sign, R* lad, std::int64_t batch, int n,
-                     const ScratchFn& scratch) {
+Status slogdet_large(cudaStream_t stream, int device, const T* a, T* lu, int* perm, T* sign, R* lad,
+                     std::int64_t batch, int n, const ScratchFn& scratch) {
   std::string err;
-  SolverHandles* h = solver_handles(stream, &err);
+  SolverHandles* h = solver_handles(stream, &err, device);
   if (h == nullptr) return error(Code::kUnavailable, "detexp GPU slogdet for n > 32 needs cuSOLVER/cuBLAS: " + err);
   const SolverApi& api = solver_api();
   const std::int64_t nn = static_cast<std::int64_t>(n) * n;
@@ -555,7 +566,7 @@ Status slogdet_large(cudaStream_t stream, const T* a, T* lu, int* perm, T* sign,
   DETEXP_RETURN_IF_ERROR(alloc(scratch, batch * n, &ipiv, "pivots"));
   DETEXP_RETURN_IF_ERROR(alloc(scratch, batch, &info, "info"));
   DETEXP_RETURN_IF_ERROR(alloc(scratch, batch, &finite, "finite flags"));
-  DETEXP_RETURN_IF_ERROR(alloc(scratch, 1, &bad, "status flag"));
+  DETEXP_RETURN_IF_ERROR(info_flag(stream, scratch, &bad));
   const std::int64_t blocks = (batch + 127) / 128;
   DETEXP_RETURN_IF_ERROR(launch_finite_flags(stream, dev(a), finite, batch, n));
   slogdet_infinities_kernel<<<static_cast<unsigned>(blocks), 128, 0, stream>>>(dev(a), dev(lu), perm, finite,
@@ -563,7 +574,6 @@ Status slogdet_large(cudaStream_t stream, const T* a, T* lu, int* perm, T* sign,
   DETEXP_RETURN_IF_ERROR(launch_check("slogdet_infinities_kernel"));
   DETEXP_RETURN_IF_ERROR(cuda_check(cudaMemcpyAsync(lu, a, batch * nn * sizeof(T), cudaMemcpyDeviceToDevice, stream),
                                     "cudaMemcpyAsync(lu)"));
-  DETEXP_RETURN_IF_ERROR(cuda_check(cudaMemsetAsync(bad, 0, sizeof(int), stream), "cudaMemsetAsync"));
   const Tuning& tune = tuning();
   {
     std::lock_guard<std::mutex> guard(h->lock);
@@ -611,10 +621,10 @@ __global__ void permutation_rhs_kernel(const int* __restrict__ perm, T* __restri
 }
 
 template <class T>
-Status inverse_large(cudaStream_t stream, const T* lu, const int* perm, T* inv, std::int64_t batch, int n,
-                     const ScratchFn& scratch) {
+Status inverse_large(cudaStream_t stream, int device, const T* lu, const int* perm, T* inv, std::int64_t batch,
+                     int n, const ScratchFn& scratch) {
   std::string err;
-  SolverHandles* h = solver_handles(stream, &err);
+  SolverHandles* h = solver_handles(stream, &err, device);
   if (h == nullptr) return error(Code::kUnavailable, "detexp GPU inverse_from_lu for n > 32 needs cuBLAS: " + err);
   const SolverApi& api = solver_api();
   const std::int64_t nn = static_cast<std::int64_t>(n) * n;
@@ -700,7 +710,8 @@ cusolverStatus_t gesvdj(const SolverApi& api, cusolverDnHandle_t h, int n, T* a,
 }
 
 // others[m, i] = prod_{j != i} s_j (prefix/suffix products, no division: exact at rank <= n-1);
-// phase[m] = conj(det V) det U. Flags a finite input whose SVD did not converge in *bad_info.
+// phase[m] = conj(det V) det U. With checking on (bad_info != nullptr), flags a finite input whose
+// SVD reported an error or did not converge.
 template <class T>
 __global__ void adjugate_prepare_kernel(const real_t<T>* __restrict__ s, const T* __restrict__ sign_u,
                                         const T* __restrict__ sign_v, const int* __restrict__ info,
@@ -709,7 +720,7 @@ __global__ void adjugate_prepare_kernel(const real_t<T>* __restrict__ s, const T
   using R = real_t<T>;
   const std::int64_t m = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   if (m >= batch) return;
-  if (finite[m] && info[m] != 0) atomicCAS(bad_info, 0, info[m]);
+  if (bad_info != nullptr && finite[m] && info[m] != 0) atomicCAS(bad_info, 0, info[m]);
   const R* sv = s + m * n;
   R* o = others + m * n;
   R prefix = 1;
@@ -757,13 +768,17 @@ const Tuning& tuning() {
     if (const char* e = std::getenv("DETEXP_GPU_WARP_MAX_N")) x.warp_max_n = std::max(8, std::min(32, std::atoi(e)));
     if (const char* e = std::getenv("DETEXP_GPU_BATCHED_MAX_N")) x.batched_max_n = std::atoi(e);
     if (const char* e = std::getenv("DETEXP_GPU_BATCHED_MIN_BATCH")) x.batched_min_batch = std::atoll(e);
+    if (const char* e = std::getenv("DETEXP_GPU_WORKSPACE_BUDGET_MB")) {
+      x.workspace_budget_bytes = std::max<std::int64_t>(1, std::atoll(e)) << 20;
+    }
+    if (const char* e = std::getenv("DETEXP_GPU_CHECK_INFO")) x.check_info = *e && *e != '0';
     return x;
   }();
   return t;
 }
 
 template <class T, class R>
-Status slogdet(cudaStream_t stream, const T* a_host_t, T* lu_host_t, int* perm, T* sign_host_t, R* lad,
+Status slogdet(cudaStream_t stream, int device, const T* a_host_t, T* lu_host_t, int* perm, T* sign_host_t, R* lad,
                std::int64_t batch, int n, const ScratchFn& scratch) {
   using D = dev_t<T>;
   const D* a = dev(a_host_t);
@@ -787,12 +802,12 @@ Status slogdet(cudaStream_t stream, const T* a_host_t, T* lu_host_t, int* perm, 
   }
   if (n <= 16 && n <= tuning().warp_max_n) return launch_slogdet_warp<16>(stream, a, lu, perm, sign, lad, batch, n);
   if (n <= tuning().warp_max_n) return launch_slogdet_warp<32>(stream, a, lu, perm, sign, lad, batch, n);
-  return slogdet_large(stream, a_host_t, lu_host_t, perm, sign_host_t, lad, batch, n, scratch);
+  return slogdet_large(stream, device, a_host_t, lu_host_t, perm, sign_host_t, lad, batch, n, scratch);
 }
 
 template <class T>
-Status inverse_from_lu(cudaStream_t stream, const T* lu_host_t, const int* perm, T* inv_host_t, std::int64_t batch,
-                       int n, const ScratchFn& scratch) {
+Status inverse_from_lu(cudaStream_t stream, int device, const T* lu_host_t, const int* perm, T* inv_host_t,
+                       std::int64_t batch, int n, const ScratchFn& scratch) {
   using D = dev_t<T>;
   const D* lu = dev(lu_host_t);
   D* inv = dev(inv_host_t);
@@ -810,11 +825,12 @@ Status inverse_from_lu(cudaStream_t stream, const T* lu_host_t, const int* perm,
   }
   if (n <= 16) return launch_inverse_columns<16>(stream, lu, perm, inv, batch, n);
   if (n <= 32) return launch_inverse_columns<32>(stream, lu, perm, inv, batch, n);
-  return inverse_large(stream, lu_host_t, perm, inv_host_t, batch, n, scratch);
+  return inverse_large(stream, device, lu_host_t, perm, inv_host_t, batch, n, scratch);
 }
 
 template <class T>
-Status adjugate(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int n, const ScratchFn& scratch) {
+Status adjugate(cudaStream_t stream, int device, const T* a, T* out, std::int64_t batch, int n,
+                const ScratchFn& scratch) {
   using D = dev_t<T>;
   using R = real_t<D>;
   if (batch <= 0 || n == 0) return Status();
@@ -824,7 +840,7 @@ Status adjugate(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int
     return launch_check("fill_kernel");
   }
   std::string err;
-  SolverHandles* h = solver_handles(stream, &err);
+  SolverHandles* h = solver_handles(stream, &err, device);
   if (h == nullptr) return error(Code::kUnavailable, "detexp GPU adjugate needs cuSOLVER: " + err);
   const SolverApi& api = solver_api();
   T *work_a, *u, *v, *lu_scratch, *sign_u, *sign_v;
@@ -844,24 +860,39 @@ Status adjugate(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int
   DETEXP_RETURN_IF_ERROR(alloc(scratch, batch, &phase, "phase"));
   DETEXP_RETURN_IF_ERROR(alloc(scratch, batch, &info, "info"));
   DETEXP_RETURN_IF_ERROR(alloc(scratch, batch, &finite, "finite flags"));
-  DETEXP_RETURN_IF_ERROR(alloc(scratch, 1, &bad, "status flag"));
+  DETEXP_RETURN_IF_ERROR(info_flag(stream, scratch, &bad));
   DETEXP_RETURN_IF_ERROR(cuda_check(cudaMemcpyAsync(work_a, a, batch * nn * sizeof(T), cudaMemcpyDeviceToDevice, stream),
                                     "cudaMemcpyAsync(adjugate input)"));
-  DETEXP_RETURN_IF_ERROR(cuda_check(cudaMemsetAsync(bad, 0, sizeof(int), stream), "cudaMemsetAsync"));
   DETEXP_RETURN_IF_ERROR(launch_finite_flags(stream, dev(a), finite, batch, n));
-  gesvdjInfo_t params = nullptr;
-  DETEXP_RETURN_IF_ERROR(solver_check(api.cusolverDnCreateGesvdjInfo(&params), "cusolverDnCreateGesvdjInfo"));
   Status st = [&]() -> Status {
     std::lock_guard<std::mutex> guard(h->lock);
+    // The SVD parameters live with the handles: work still queued on the stream may read them.
+    if (h->svd_params == nullptr) {
+      DETEXP_RETURN_IF_ERROR(solver_check(api.cusolverDnCreateGesvdjInfo(&h->svd_params), "cusolverDnCreateGesvdjInfo"));
+    }
+    gesvdjInfo_t params = h->svd_params;
     if (n <= 32) {
-      return for_each_launch(batch, kLibraryChunk, [&](std::int64_t b0, std::int64_t c) {
-        int lwork = 0;
-        DETEXP_RETURN_IF_ERROR(solver_check(
-            gesvdj_batched_buffer_size(api, h->solver, n, work_a + b0 * nn, s + b0 * n, u + b0 * nn, v + b0 * nn, &lwork,
-                                       params, static_cast<int>(c)),
-            "cusolverDn<t>gesvdjBatched_bufferSize"));
-        T* work;
-        DETEXP_RETURN_IF_ERROR(alloc(scratch, lwork, &work, "gesvdjBatched workspace"));
+      // lwork is an int: its slope per matrix (from batches of 1 and 2) caps the chunk so that it
+      // cannot overflow, and one workspace of the largest chunk serves every chunk.
+      int lwork1 = 0, lwork2 = 0;
+      DETEXP_RETURN_IF_ERROR(solver_check(
+          gesvdj_batched_buffer_size(api, h->solver, n, work_a, s, u, v, &lwork1, params, 1),
+          "cusolverDn<t>gesvdjBatched_bufferSize"));
+      DETEXP_RETURN_IF_ERROR(solver_check(
+          gesvdj_batched_buffer_size(api, h->solver, n, work_a, s, u, v, &lwork2, params, std::min<std::int64_t>(batch, 2)),
+          "cusolverDn<t>gesvdjBatched_bufferSize"));
+      const std::int64_t chunk = batched_workspace_chunk(lwork1, batch >= 2 ? lwork2 : 2 * lwork1, sizeof(T),
+                                                         std::min(batch, kLibraryChunk),
+                                                         tuning().workspace_budget_bytes);
+      if (chunk < 1) return error(Code::kResourceExhausted, "gesvdjBatched workspace does not fit an int");
+      int lwork = 0;
+      DETEXP_RETURN_IF_ERROR(solver_check(
+          gesvdj_batched_buffer_size(api, h->solver, n, work_a, s, u, v, &lwork, params, static_cast<int>(chunk)),
+          "cusolverDn<t>gesvdjBatched_bufferSize"));
+      if (lwork < lwork1) return error(Code::kInternal, "gesvdjBatched_bufferSize gave " + std::to_string(lwork));
+      T* work;
+      DETEXP_RETURN_IF_ERROR(alloc(scratch, lwork, &work, "gesvdjBatched workspace"));
+      return for_each_launch(batch, chunk, [&](std::int64_t b0, std::int64_t c) {
         return solver_check(gesvdj_batched(api, h->solver, n, work_a + b0 * nn, s + b0 * n, u + b0 * nn, v + b0 * nn,
                                            work, lwork, info + b0, params, static_cast<int>(c)),
                             "cusolverDn<t>gesvdjBatched");
@@ -879,8 +910,8 @@ Status adjugate(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int
     }
     return Status();
   }();
-  if (st.ok()) st = slogdet(stream, u, lu_scratch, perm_scratch, sign_u, lad_scratch, batch, n, scratch);
-  if (st.ok()) st = slogdet(stream, v, lu_scratch, perm_scratch, sign_v, lad_scratch, batch, n, scratch);
+  if (st.ok()) st = slogdet(stream, device, u, lu_scratch, perm_scratch, sign_u, lad_scratch, batch, n, scratch);
+  if (st.ok()) st = slogdet(stream, device, v, lu_scratch, perm_scratch, sign_v, lad_scratch, batch, n, scratch);
   if (st.ok()) {
     adjugate_prepare_kernel<<<static_cast<unsigned>((batch + 127) / 128), 128, 0, stream>>>(
         s, dev(sign_u), dev(sign_v), info, finite, others, phase, batch, n, bad);
@@ -898,7 +929,6 @@ Status adjugate(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int
   }
   int host_bad = 0;
   if (st.ok()) st = read_flag(stream, bad, &host_bad);
-  api.cusolverDnDestroyGesvdjInfo(params);
   if (!st.ok()) return st;
   if (host_bad != 0) {
     return error(Code::kInternal, "cuSOLVER gesvdj " +
@@ -910,13 +940,13 @@ Status adjugate(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int
 }
 
 template <class T>
-Status slogdet_backward(cudaStream_t stream, const T* lu, const int* perm, const T* k, T* out, std::int64_t batch,
-                        int n, const ScratchFn& scratch) {
+Status slogdet_backward(cudaStream_t stream, int device, const T* lu, const int* perm, const T* k, T* out,
+                        std::int64_t batch, int n, const ScratchFn& scratch) {
   const std::int64_t total = batch * n * static_cast<std::int64_t>(n);
   if (total == 0) return Status();
   T* inv = nullptr;
   DETEXP_RETURN_IF_ERROR(alloc(scratch, total, &inv, "slogdet_backward"));
-  DETEXP_RETURN_IF_ERROR(inverse_from_lu<T>(stream, lu, perm, inv, batch, n, scratch));
+  DETEXP_RETURN_IF_ERROR(inverse_from_lu<T>(stream, device, lu, perm, inv, batch, n, scratch));
   constexpr int kThreads = 256;
   return for_each_launch(total, kMaxGridX / kThreads * kThreads, [&](std::int64_t start, std::int64_t count) {
     const std::int64_t blocks = (count + kThreads - 1) / kThreads;
@@ -926,11 +956,12 @@ Status slogdet_backward(cudaStream_t stream, const T* lu, const int* perm, const
   });
 }
 
-#define DETEXP_INSTANTIATE(T, R)                                                                               \
-  template Status slogdet<T, R>(cudaStream_t, const T*, T*, int*, T*, R*, std::int64_t, int, const ScratchFn&); \
-  template Status inverse_from_lu<T>(cudaStream_t, const T*, const int*, T*, std::int64_t, int, const ScratchFn&); \
-  template Status adjugate<T>(cudaStream_t, const T*, T*, std::int64_t, int, const ScratchFn&);                 \
-  template Status slogdet_backward<T>(cudaStream_t, const T*, const int*, const T*, T*, std::int64_t, int,      \
+#define DETEXP_INSTANTIATE(T, R)                                                                                 \
+  template Status slogdet<T, R>(cudaStream_t, int, const T*, T*, int*, T*, R*, std::int64_t, int, const ScratchFn&); \
+  template Status inverse_from_lu<T>(cudaStream_t, int, const T*, const int*, T*, std::int64_t, int,                \
+                                     const ScratchFn&);                                                             \
+  template Status adjugate<T>(cudaStream_t, int, const T*, T*, std::int64_t, int, const ScratchFn&);                \
+  template Status slogdet_backward<T>(cudaStream_t, int, const T*, const int*, const T*, T*, std::int64_t, int,     \
                                       const ScratchFn&);
 
 DETEXP_INSTANTIATE(float, float)

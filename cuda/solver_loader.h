@@ -47,14 +47,25 @@ struct SolverApi {
   DETEXP_CUSOLVER_FUNCTIONS(DETEXP_DECLARE_POINTER)
   DETEXP_CUBLAS_FUNCTIONS(DETEXP_DECLARE_POINTER)
 #undef DETEXP_DECLARE_POINTER
-  std::string cusolver_path, cublas_path;
+  std::string cusolver_path, cublas_path;  // the files chosen (real paths)
+  std::string report;                      // one line per library: which file, how it was found
   std::string error;
 };
 
 // Loads both libraries once (thread-safe) and returns the table; check `error` before use.
-// Search order per library: $DETEXP_CUSOLVER_PATH / $DETEXP_CUBLAS_PATH, the sonames of CUDA 13
-// and 12 (whatever the loader finds: LD_LIBRARY_PATH, the rpath of TF, ldconfig), then the pip
-// packages next to this library's site-packages (nvidia/cu13/lib, nvidia/cusolver/lib, ...).
+// Per library, the first candidate in which every symbol resolves wins (a candidate that opens but
+// lacks a symbol, e.g. a stub or an older major version, is skipped and named in the error):
+//   1. $DETEXP_CUBLAS_PATH / $DETEXP_CUSOLVER_PATH: that file only (an explicit choice that fails is
+//      an error, not a fallback);
+//   2. a copy the process already loaded (dlopen RTLD_NOLOAD by soname): TensorFlow's own, so one
+//      process holds one cuBLAS/cuSOLVER;
+//   3. the sonames next to libtensorflow_framework.so.2 and in TF's pip CUDA packages beside it
+//      (site-packages/nvidia/{cublas,cusolver,cu13}/lib);
+//   4. the same pip folders beside this library (site-packages/detexp/../nvidia/...);
+//   5. the sonames through the dynamic loader (LD_LIBRARY_PATH, RUNPATH, ldconfig).
+// Sonames: CUDA 12 first (TF 2.21's: libcublas.so.12, libcusolver.so.11), then CUDA 13 (.13, .12);
+// the C ABI of the entry points used here is the same in both.
+// DETEXP_GPU_VERBOSE=1 prints `report` to stderr when the libraries are loaded.
 const SolverApi& solver_api();
 
 // A cuSOLVER + cuBLAS handle pair bound to one (device, stream), created on first use and kept
@@ -62,11 +73,17 @@ const SolverApi& solver_api();
 struct SolverHandles {
   cusolverDnHandle_t solver = nullptr;
   cublasHandle_t blas = nullptr;
+  gesvdjInfo_t svd_params = nullptr;  // created by the first SVD on this stream (default settings)
   std::mutex lock;
 };
 
+// `device` is the ordinal of the GPU that owns `stream` (the caller knows it: TF's stream
+// executor); the handles are created with that device current. kCurrentDevice asks the runtime
+// (cudaGetDevice) instead, for callers that have no ordinal.
+constexpr int kCurrentDevice = -1;
+
 // nullptr with *error set when the libraries or the handles are unavailable.
-SolverHandles* solver_handles(cudaStream_t stream, std::string* error);
+SolverHandles* solver_handles(cudaStream_t stream, std::string* error, int device = kCurrentDevice);
 
 const char* cusolver_status_name(cusolverStatus_t s);
 const char* cublas_status_name(cublasStatus_t s);

@@ -80,13 +80,6 @@ def test_lie_exp_rejects_bad_generators():
         dx.layers.LieExp(np.zeros((2, 3, 4)))
 
 
-def test_keras_never_jit_compiles_dx_layers():
-    model = keras.Sequential([keras.Input((3,)), dx.layers.LieExp(dx.layers.so_generators(3))])
-    with pytest.warns(UserWarning, match="jit_compile"):
-        model.compile("sgd", "mse", jit_compile=True)
-    assert model.jit_compile is False
-
-
 def test_lie_exp_fit_example_recovers_rotation():
     losses, c = lie_exp_fit.main(epochs=12, verbose=False)
     assert losses[-1] < losses[0] / 1e3, losses

@@ -1,12 +1,12 @@
 // Shared pieces of the CPU OpKernels: checking a [..., n, n] input and sharding a batch of
-// matrices over TF's intra-op thread pool.
+// matrices (a Work of batch_work.h) over TF's intra-op thread pool.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "batch_work.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
 #include "tensorflow/core/framework/tensor_shape.h"
@@ -71,24 +71,18 @@ inline ::tensorflow::Status CheckPair(const ::tensorflow::Tensor& a, const ::ten
   return ::tensorflow::Status();
 }
 
-// Runs fn(begin, end) over [0, batch) on the intra-op pool; cost is per matrix, in cycles.
-inline void ForEachMatrix(::tensorflow::OpKernelContext* ctx, int64_t batch, int64_t cost,
-                          const std::function<void(int64_t, int64_t)>& fn) {
+// Runs work(begin, end) over [0, batch) on the intra-op pool, sharded by work.cost() per matrix
+// (a Work of batch_work.h).
+template <class Work>
+void ForEachMatrix(::tensorflow::OpKernelContext* ctx, int64_t batch, const Work& work) {
   if (batch <= 0) return;
   auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
-  pool->ParallelFor(batch, cost, [&fn](int64_t b, int64_t e) { fn(b, e); });
-}
-
-// A rough per-matrix cost in cycles for an O(n^3) factorization, for the sharder.
-inline int64_t CubicCost(int n) {
-  const int64_t m = n;
-  return 16 + 2 * m * m * m;
+  pool->ParallelFor(batch, work.cost(), [&work](int64_t b, int64_t e) { work(b, e); });
 }
 
 // A kernel mapping each [n, n] slice of its one input to the same slice of a same-shape output:
-// Map::Apply(in, n, out) per matrix, Map::kWhat names the input in errors, Map::Cost(n) is the
-// per-matrix cost for the sharder.
-template <class T, class Map>
+// the Work<T>{in, n, out} of batch_work.h; Work<T>::kWhat names the input in errors.
+template <class T, template <class> class Work>
 class PerMatrixOp : public ::tensorflow::OpKernel {
  public:
   explicit PerMatrixOp(::tensorflow::OpKernelConstruction* ctx) : OpKernel(ctx) {}
@@ -96,16 +90,10 @@ class PerMatrixOp : public ::tensorflow::OpKernel {
   void Compute(::tensorflow::OpKernelContext* ctx) override {
     const ::tensorflow::Tensor& a = ctx->input(0);
     SquareBatchShape sh;
-    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, Map::kWhat, &sh));
+    OP_REQUIRES_OK(ctx, CheckSquareBatch(a, Work<T>::kWhat, &sh));
     ::tensorflow::Tensor* out;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
-    const int n = sh.n;
-    const int64_t nn = static_cast<int64_t>(n) * n;
-    const T* in = a.flat<T>().data();
-    T* o = out->flat<T>().data();
-    ForEachMatrix(ctx, sh.batch, Map::Cost(n), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) Map::Apply(in + i * nn, n, o + i * nn);
-    });
+    ForEachMatrix(ctx, sh.batch, Work<T>{a.flat<T>().data(), sh.n, out->flat<T>().data()});
   }
 };
 

@@ -5,7 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "batch_util.h"
-#include "cc/core/expm_coefficients.h"
+#include "expm_choice_codes.h"
 #include "cc/core/scalar.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
@@ -32,13 +32,8 @@ template <class R>
                                                    choice.shape().DebugString()));
   }
   const int* c = choice.flat<int>().data();
-  for (int64_t i = 0; i < sh.batch; ++i) {
-    if (!expm_choice_valid<R>(c[i])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "expm_grad: choice[", i, "] = ", c[i],
-          " is not a degree and squaring count that expm chooses (m + 256 s, or -1 to select again)"));
-    }
-  }
+  const int64_t bad = first_invalid_expm_choice<R>(c, sh.batch);
+  if (bad >= 0) return absl::InvalidArgumentError(expm_choice_error(bad, c[bad]));
   return ::tensorflow::Status();
 }
 

@@ -1,14 +1,10 @@
-// CPU kernels of the matrix exponential family: thin TF glue over cc/core/expm.h, sharded over
-// the batch. The row-major slices go to cc/core as column-major matrices (their transposes);
-// expm and the Fréchet derivative commute with transposition, and for the backward
-// L(A^H, G)^T = L(view(A)^H, view(G)), so every result comes out right without copies.
+// CPU kernels of the matrix exponential family: thin TF glue over the work of expm_work.h
+// (cc/core/expm.h on a range of matrices), sharded over the batch.
 #include <complex>
 
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "batch_util.h"
 #include "expm_choice.h"
-#include "cc/core/expm.h"
+#include "expm_work.h"
 #include "tensorflow/core/framework/op_kernel.h"
 
 namespace detexp {
@@ -18,9 +14,6 @@ using ::tensorflow::OpKernel;
 using ::tensorflow::OpKernelConstruction;
 using ::tensorflow::OpKernelContext;
 using ::tensorflow::Tensor;
-
-// Products of one expm (Padé 13 plus a few squarings), in cycles per matrix for the sharder.
-inline int64_t ExpmCost(int n) { return 12 * CubicCost(n); }
 
 // Outputs exp(a) and, per matrix, the degree and squarings chosen (expm_coefficients.h's
 // choice code) for Detexp>ExpmGrad, which then skips the selection.
@@ -33,14 +26,8 @@ class ExpmOp : public OpKernel {
     SquareBatchShape sh;
     Tensor *out, *choice;
     OP_REQUIRES_OK(ctx, AllocateExpmOutputs(ctx, &sh, &out, &choice));
-    const int n = sh.n;
-    const index_t nn = static_cast<index_t>(n) * n;
-    const T* pa = ctx->input(0).flat<T>().data();
-    T* o = out->flat<T>().data();
-    int* c = choice->flat<int>().data();
-    ForEachMatrix(ctx, sh.batch, ExpmCost(n), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) expm_matrix(pa + i * nn, n, o + i * nn, c + i);
-    });
+    ForEachMatrix(ctx, sh.batch,
+                  ExpmWork<T>{ctx->input(0).flat<T>().data(), sh.n, out->flat<T>().data(), choice->flat<int>().data()});
   }
 };
 
@@ -57,17 +44,9 @@ class ExpmFrechetOp : public OpKernel {
     Tensor *r, *l;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &r));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, a.shape(), &l));
-    const int n = sh.n;
-    const index_t nn = static_cast<index_t>(n) * n;
-    const T* pa = a.flat<T>().data();
-    const T* pe = e.flat<T>().data();
-    T* pr = r->flat<T>().data();
-    T* pl = l->flat<T>().data();
-    ForEachMatrix(ctx, sh.batch, 3 * ExpmCost(n), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        expm_frechet_matrix(pa + i * nn, pe + i * nn, n, pr + i * nn, pl + i * nn);
-      }
-    });
+    ForEachMatrix(ctx, sh.batch,
+                  ExpmFrechetWork<T>{a.flat<T>().data(), e.flat<T>().data(), sh.n, r->flat<T>().data(),
+                                     l->flat<T>().data()});
   }
 };
 
@@ -85,17 +64,9 @@ class ExpmGradOp : public OpKernel {
     OP_REQUIRES_OK(ctx, CheckExpmChoice<real_t<T>>(choice, sh));
     Tensor* out;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
-    const int n = sh.n;
-    const index_t nn = static_cast<index_t>(n) * n;
-    const T* pa = a.flat<T>().data();
-    const T* pg = g.flat<T>().data();
-    const int* pc = choice.flat<int>().data();
-    T* o = out->flat<T>().data();
-    ForEachMatrix(ctx, sh.batch, 3 * ExpmCost(n), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        expm_frechet_adjoint_matrix(pa + i * nn, pg + i * nn, n, pc[i], o + i * nn);
-      }
-    });
+    ForEachMatrix(ctx, sh.batch,
+                  ExpmGradWork<T>{a.flat<T>().data(), g.flat<T>().data(), choice.flat<int>().data(), sh.n,
+                                  out->flat<T>().data()});
   }
 };
 

@@ -28,11 +28,18 @@ inline ::tensorflow::Status ToTf(const gpu::Status& s) {
   }
 }
 
-inline ::tensorflow::Status GetStream(OpKernelContext* ctx, cudaStream_t* out) {
+// The context's stream and the ordinal of the GPU that owns it (-1: unknown, the launchers then
+// ask cudaGetDevice). A null CUDA stream would be the legacy default stream, which synchronises
+// with every other stream of the device: refuse it.
+inline ::tensorflow::Status GetStream(OpKernelContext* ctx, cudaStream_t* out, int* device) {
   auto* dc = ctx->op_device_context();
   auto* stream = dc == nullptr ? nullptr : dc->stream();
   if (stream == nullptr) return ::tensorflow::errors::Internal("detexp: no GPU stream in the OpKernelContext");
   *out = reinterpret_cast<cudaStream_t>(stream->platform_specific_handle().stream);
+  if (*out == nullptr) return ::tensorflow::errors::Internal("detexp: TensorFlow's GPU stream has a null CUDA handle");
+  // The platform (CUDA) ordinal TF's GPU device was created for (gpu_device.cc sets gpu_id so).
+  const auto* info = ctx->device()->tensorflow_accelerator_device_info();
+  *device = info == nullptr ? -1 : info->gpu_id;
   return ::tensorflow::Status();
 }
 
@@ -56,15 +63,16 @@ class TempAllocator {
   std::vector<Tensor> temps_;
 };
 
-// The tail of every GPU Compute: the context's stream, scratch from allocate_temp (alive until
-// Compute returns), and the launcher's status as a TF status.
-// launch(cudaStream_t, gpu::ScratchFn) -> gpu::Status.
+// The tail of every GPU Compute: the context's stream and device ordinal, scratch from
+// allocate_temp (alive until Compute returns), and the launcher's status as a TF status.
+// launch(cudaStream_t, int device, gpu::ScratchFn) -> gpu::Status.
 template <class Launch>
 void RunLauncher(OpKernelContext* ctx, Launch&& launch) {
   cudaStream_t stream = nullptr;
-  OP_REQUIRES_OK(ctx, GetStream(ctx, &stream));
+  int device = -1;
+  OP_REQUIRES_OK(ctx, GetStream(ctx, &stream, &device));
   TempAllocator temp(ctx);
-  OP_REQUIRES_OK(ctx, ToTf(launch(stream, temp.fn())));
+  OP_REQUIRES_OK(ctx, ToTf(launch(stream, device, temp.fn())));
 }
 
 }  // namespace gpu_glue

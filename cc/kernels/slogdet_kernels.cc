@@ -1,13 +1,9 @@
-// CPU kernels of the log-determinant family: thin TF glue over cc/core, sharded over the batch.
-// The row-major [n, n] slices are handed to cc/core as column-major matrices, i.e. transposed;
-// see cc/core/small_lu.h for why every result comes out right regardless.
-#include <algorithm>
+// CPU kernels of the log-determinant family: thin TF glue over the work of slogdet_work.h (cc/core
+// on a range of matrices), sharded over the batch.
 #include <complex>
-#include <vector>
 
 #include "batch_util.h"
-#include "cc/core/adjugate.h"
-#include "cc/core/batch_lu.h"
+#include "slogdet_work.h"
 #include "tensorflow/core/framework/op_kernel.h"
 
 namespace detexp {
@@ -41,17 +37,10 @@ class SlogdetOp : public OpKernel {
       OP_REQUIRES_OK(ctx, ctx->allocate_output(2, a.shape(), &lu));
       OP_REQUIRES_OK(ctx, ctx->allocate_output(3, perm_shape, &perm));
     }
-    const int n = sh.n;
-    const index_t nn = static_cast<index_t>(n) * n;
-    const T* in = a.flat<T>().data();
-    T* lu_out = keep_factors ? lu->flat<T>().data() : nullptr;
-    int* perm_out = keep_factors ? perm->flat<int>().data() : nullptr;
-    T* sign_out = sign->flat<T>().data();
-    real_t<T>* lad_out = logabsdet->flat<real_t<T>>().data();
-    ForEachMatrix(ctx, sh.batch, CubicCost(n), [&](int64_t begin, int64_t end) {
-      slogdet_batch(in + begin * nn, end - begin, n, keep_factors ? lu_out + begin * nn : nullptr,
-                    keep_factors ? perm_out + begin * n : nullptr, sign_out + begin, lad_out + begin);
-    });
+    ForEachMatrix(ctx, sh.batch,
+                  SlogdetWork<T>{a.flat<T>().data(), sh.n, keep_factors ? lu->flat<T>().data() : nullptr,
+                                 keep_factors ? perm->flat<int>().data() : nullptr, sign->flat<T>().data(),
+                                 logabsdet->flat<real_t<T>>().data()});
   }
 };
 
@@ -67,14 +56,8 @@ class InverseFromLuOp : public OpKernel {
     OP_REQUIRES_OK(ctx, CheckLuFactors(lu, perm, nullptr, "inverse_from_lu", &sh));
     Tensor* inv;
     OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, lu.shape(), &inv));
-    const int n = sh.n;
-    const index_t nn = static_cast<index_t>(n) * n;
-    const T* f = lu.flat<T>().data();
-    const int* p = perm.flat<int>().data();
-    T* out = inv->flat<T>().data();
-    ForEachMatrix(ctx, sh.batch, 2 * CubicCost(n), [&](int64_t begin, int64_t end) {
-      inverse_from_lu_batch(f + begin * nn, p + begin * n, end - begin, n, out + begin * nn);
-    });
+    ForEachMatrix(ctx, sh.batch,
+                  InverseFromLuWork<T>{lu.flat<T>().data(), perm.flat<int>().data(), sh.n, inv->flat<T>().data()});
   }
 };
 
@@ -95,24 +78,10 @@ class SlogdetBackwardOp : public OpKernel {
     // footprint, not page faults). Same above for the inverse.
     Tensor* grad;
     OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, lu.shape(), &grad));
-    const int n = sh.n;
-    const index_t nn = static_cast<index_t>(n) * n;
-    const T* f = lu.flat<T>().data();
-    const int* p = perm.flat<int>().data();
-    const T* kv = k.flat<T>().data();
-    T* out = grad->flat<T>().data();
-    ForEachMatrix(ctx, sh.batch, 2 * CubicCost(n), [&](int64_t begin, int64_t end) {
-      scaled_inverse_adjoint_batch(f + begin * nn, p + begin * n, kv + begin, end - begin, n, out + begin * nn);
-    });
+    ForEachMatrix(ctx, sh.batch,
+                  SlogdetBackwardWork<T>{lu.flat<T>().data(), perm.flat<int>().data(), k.flat<T>().data(), sh.n,
+                                         grad->flat<T>().data()});
   }
-};
-
-// SVD based (cc/core/adjugate.h): about 20 LU factorizations' worth of work per matrix.
-struct AdjugateMap {
-  static constexpr const char* kWhat = "adjugate: input";
-  static int64_t Cost(int n) { return 20 * CubicCost(n); }
-  template <class T>
-  static void Apply(const T* in, int n, T* out) { adjugate(in, n, out); }
 };
 
 #define DETEXP_REGISTER_SLOGDET_CPU(T)                                                            \
@@ -125,7 +94,7 @@ struct AdjugateMap {
   REGISTER_KERNEL_BUILDER(Name("Detexp>SlogdetBackward").Device(DEVICE_CPU).TypeConstraint<T>("T"), \
                           SlogdetBackwardOp<T>);                                                  \
   REGISTER_KERNEL_BUILDER(Name("Detexp>Adjugate").Device(DEVICE_CPU).TypeConstraint<T>("T"),      \
-                          PerMatrixOp<T, AdjugateMap>);
+                          PerMatrixOp<T, AdjugateWork>);
 
 DETEXP_REGISTER_SLOGDET_CPU(float);
 DETEXP_REGISTER_SLOGDET_CPU(double);

@@ -42,8 +42,8 @@ class SlogdetGpuOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, a.shape(), &lu));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(3, perm_shape, &perm));
     if (sh.batch == 0) return;
-    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
-      return gpu::slogdet<T, real_t<T>>(stream, a.flat<T>().data(), lu->flat<T>().data(),
+    RunLauncher(ctx, [&](cudaStream_t stream, int device, gpu::ScratchFn scratch) {
+      return gpu::slogdet<T, real_t<T>>(stream, device, a.flat<T>().data(), lu->flat<T>().data(),
                                         perm->flat<int>().data(), sign->flat<T>().data(),
                                         logabsdet->flat<real_t<T>>().data(), sh.batch, sh.n, scratch);
     });
@@ -63,8 +63,8 @@ class InverseFromLuGpuOp : public OpKernel {
     Tensor* inv;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &inv));
     if (sh.batch == 0 || sh.n == 0) return;
-    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
-      return gpu::inverse_from_lu<T>(stream, lu.flat<T>().data(), perm.flat<int>().data(),
+    RunLauncher(ctx, [&](cudaStream_t stream, int device, gpu::ScratchFn scratch) {
+      return gpu::inverse_from_lu<T>(stream, device, lu.flat<T>().data(), perm.flat<int>().data(),
                                      inv->flat<T>().data(), sh.batch, sh.n, scratch);
     });
   }
@@ -84,8 +84,8 @@ class SlogdetBackwardGpuOp : public OpKernel {
     Tensor* grad;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, lu.shape(), &grad));
     if (sh.batch == 0 || sh.n == 0) return;
-    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
-      return gpu::slogdet_backward<T>(stream, lu.flat<T>().data(), perm.flat<int>().data(),
+    RunLauncher(ctx, [&](cudaStream_t stream, int device, gpu::ScratchFn scratch) {
+      return gpu::slogdet_backward<T>(stream, device, lu.flat<T>().data(), perm.flat<int>().data(),
                                       k.flat<T>().data(), grad->flat<T>().data(), sh.batch, sh.n, scratch);
     });
   }
@@ -103,8 +103,8 @@ class AdjugateGpuOp : public OpKernel {
     Tensor* adj;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &adj));
     if (sh.batch == 0 || sh.n == 0) return;
-    RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn scratch) {
-      return gpu::adjugate<T>(stream, a.flat<T>().data(), adj->flat<T>().data(), sh.batch, sh.n, scratch);
+    RunLauncher(ctx, [&](cudaStream_t stream, int device, gpu::ScratchFn scratch) {
+      return gpu::adjugate<T>(stream, device, a.flat<T>().data(), adj->flat<T>().data(), sh.batch, sh.n, scratch);
     });
   }
 };

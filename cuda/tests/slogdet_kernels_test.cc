@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cc/core/small_lu.h"
+#include "cuda/gpu_common.h"
 #include "cuda/slogdet_launch.h"
 
 namespace {
@@ -32,6 +33,8 @@ void check(bool ok, const std::string& what) {
     if (g_failures < 50) std::printf("FAIL: %s\n", what.c_str());
   }
 }
+
+constexpr int kDevice = 0;  // the launchers get the stream's device ordinal, as from TF
 
 #define CUDA_OK(x)                                                                   \
   do {                                                                               \
@@ -205,11 +208,11 @@ void test_case(int n, index_t batch, std::mt19937_64& g) {
   Scratch scratch;
   cudaStream_t stream;
   CUDA_OK(cudaStreamCreate(&stream));
-  auto st = detexp::gpu::slogdet<T, R>(stream, da.p, dlu.p, dperm.p, dsign.p, dlad.p, batch, n, scratch.fn());
+  auto st = detexp::gpu::slogdet<T, R>(stream, kDevice, da.p, dlu.p, dperm.p, dsign.p, dlad.p, batch, n, scratch.fn());
   check(st.ok(), tag + " slogdet status: " + st.message);
-  st = detexp::gpu::inverse_from_lu<T>(stream, dlu.p, dperm.p, dinv.p, batch, n, scratch.fn());
+  st = detexp::gpu::inverse_from_lu<T>(stream, kDevice, dlu.p, dperm.p, dinv.p, batch, n, scratch.fn());
   check(st.ok(), tag + " inverse status: " + st.message);
-  st = detexp::gpu::adjugate<T>(stream, da.p, dadj.p, batch, n, scratch.fn());
+  st = detexp::gpu::adjugate<T>(stream, kDevice, da.p, dadj.p, batch, n, scratch.fn());
   check(st.ok(), tag + " adjugate status: " + st.message);
   CUDA_OK(cudaStreamSynchronize(stream));
   CUDA_OK(cudaGetLastError());
@@ -299,12 +302,35 @@ void test_dtype(bool quick, std::mt19937_64& g) {
   test_case<T>(20, 5003, g);    // many warp groups
   test_case<T>(48, 1, g);       // the cuSOLVER getrf loop
   test_case<T>(200, 3, g);      // getrfBatched / gesvdj beyond 32
+  test_case<T>(32, 4099, g);    // gesvdjBatched in chunks (DETEXP_GPU_WORKSPACE_BUDGET_MB=1: dozens)
+}
+
+// Host-only: the chunking rule of batched cuSOLVER workspaces (runs without a GPU, so CI checks it).
+void test_workspace_chunks() {
+  using detexp::gpu::common::batched_workspace_chunk;
+  const std::int64_t int_max = 2147483647, budget = std::int64_t{256} << 20;
+  // complex128, n = 32: whatever the per-matrix count, the chunk's count stays below INT_MAX.
+  for (std::int64_t per : {1024, 40000, 300000, 2000000}) {
+    const std::int64_t c = batched_workspace_chunk(per + 77, 2 * per + 77, 16, std::int64_t{1} << 40, std::int64_t{1} << 60);
+    check(c >= 1 && 77 + per * c <= int_max && 77 + per * (c + 1) > int_max, "int cap, per = " + std::to_string(per));
+    const std::int64_t b = batched_workspace_chunk(per + 77, 2 * per + 77, 16, 1 << 20, budget);
+    check(b >= 1 && (b == 1 || (77 + per * b) * 16 <= budget), "budget cap, per = " + std::to_string(per));
+  }
+  check(batched_workspace_chunk(100, 100, 8, 5000, budget) == 5000, "batch-independent workspace");
+  check(batched_workspace_chunk(10, 20, 8, 3, budget) == 3, "max_chunk");
+  check(batched_workspace_chunk(int_max, int_max, 8, 3, 1) == 3, "one matrix over budget still runs");
+  check(batched_workspace_chunk(-1, 5, 8, 3, budget) == 0, "negative size from an overflow");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  test_workspace_chunks();
+  if (g_failures) {
+    std::printf("FAILED (host checks): %d of %d\n", g_failures, g_checks);
+    return 1;
+  }
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
     std::printf("SKIP: no CUDA device\n");

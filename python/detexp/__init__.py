@@ -13,9 +13,7 @@ from ._expm import expm, expm_frechet
 from . import _pfor  # noqa: F401  (registers the vectorization rules)
 from . import numpy
 from . import layers
-from ._checks import XlaUnsupportedError
 
 __version__ = "0.1.0"
 
-__all__ = ["slogdet", "logabsdet", "logdet", "det", "adjugate", "inverse", "expm", "expm_frechet", "numpy", "layers",
-           "XlaUnsupportedError"]
+__all__ = ["slogdet", "logabsdet", "logdet", "det", "adjugate", "inverse", "expm", "expm_frechet", "numpy", "layers"]

@@ -1,40 +1,16 @@
 """Input checks and dtype handling shared by the public ops (ValueError before graph building)."""
 import tensorflow as tf
-from tensorflow.python.framework import ops as _tf_ops
-from tensorflow.python.ops import control_flow_util as _cf_util
 
 SUPPORTED = (tf.float32, tf.float64, tf.complex64, tf.complex128)
 COMPUTED_IN_FLOAT32 = (tf.float16, tf.bfloat16)
 
 
-class XlaUnsupportedError(NotImplementedError):
-    """A detexp op was traced inside an XLA compilation (tf.function(jit_compile=True))."""
-    # Exception's own __init__ lets autograph re-raise this type (not a StagingError) from
-    # a tf.function (autograph/pyct/error_utils.py, create_exception).
-    __init__ = Exception.__init__
-
-
-def no_xla(op_name):
-    """Raises XlaUnsupportedError when tracing inside tf.function(jit_compile=True) (or any XLA
-    context): the Detexp> ops are custom C++ kernels with no XLA lowering, so XLA would fail at the
-    first call with 'unsupported operations ... Detexp>...', far from the cause."""
-    if _cf_util.GraphOrParentsInXlaContext(_tf_ops.get_default_graph()):
-        raise XlaUnsupportedError(
-            f"detexp.{op_name} cannot run inside tf.function(jit_compile=True): its Detexp> ops are "
-            "custom TensorFlow kernels without an XLA implementation. Call it from a tf.function "
-            "with jit_compile=False (the default), or keep only the rest of the computation in the "
-            "jit-compiled function. Keras: model.compile(jit_compile=False), or leave the default "
-            "'auto' (detexp.layers mark themselves supports_jit=False).")
-
-
 def as_square_batch(a, op_name, arg="a"):
     """(tensor in a supported dtype, dtype to cast results back to or None).
 
-    Raises ValueError when the static shape is not [..., n, n], TypeError for other dtypes and
-    XlaUnsupportedError inside jit_compile. float16/bfloat16 are computed in float32 and cast back
-    by the caller.
+    Raises ValueError when the static shape is not [..., n, n] and TypeError for other dtypes.
+    float16/bfloat16 are computed in float32 and cast back by the caller.
     """
-    no_xla(op_name)
     a = tf.convert_to_tensor(a, name=arg)
     cast_back = None
     if a.dtype in COMPUTED_IN_FLOAT32:

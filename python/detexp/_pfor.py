@@ -11,7 +11,9 @@ def _batched(op_fn):
     def convert(pfor_input):
         pfor_input.stack_inputs()
         inputs = [pfor_input.stacked_input(i) for i in range(pfor_input.num_inputs)]
-        attrs = {k: pfor_input.get_attr(k) for k in pfor_input.op.node_def.attr}
+        # The op's own attributes; internal ones ("_"-prefixed, e.g. _slogdet.FACTORS_UNUSED) stay
+        # behind: without the hint the new op writes its factors, which is always correct.
+        attrs = {k: pfor_input.get_attr(k) for k in pfor_input.op.node_def.attr if not k.startswith("_")}
         outputs = op_fn(*inputs, **attrs)
         if not isinstance(outputs, (list, tuple)):
             outputs = [outputs]

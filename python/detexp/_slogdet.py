@@ -13,11 +13,21 @@ Every backward is built from ops with registered gradients, so gradients of any 
 import tensorflow as tf
 from tensorflow.python.framework import ops as _tf_ops
 from tensorflow.python.ops import control_flow_util as _cf_util
+from tensorflow.core.framework import attr_value_pb2
 
 from . import _checks
 from ._loader import load_ops
 
 _ops = load_ops()
+
+# Under XLA every output of a node counts as required (tf2xla has no output_required), so a graph
+# Detexp>Slogdet whose caller drops the LU factors carries this hint; the XLA lowering
+# (cc/xla/slogdet_xla_ops.cc) then leaves the factors' write-out to a second custom call that XLA
+# removes unless something reads them. The op's gradient, the one reader, removes the hint: it runs
+# before the graph that holds the op becomes a function (an inner tape, tf.gradients), and for a
+# tf.function called under a tape before its forward function is made from the same graph. The
+# TF kernels ignore the hint.
+FACTORS_UNUSED = "_detexp_factors_unused"
 
 
 def _matmul(a, b, adjoint_a=False, adjoint_b=False):
@@ -28,9 +38,31 @@ def _matmul(a, b, adjoint_a=False, adjoint_b=False):
         return tf.matmul(a, b, adjoint_a=adjoint_a, adjoint_b=adjoint_b)
     return _ops.detexp_mat_mul(a, b, adjoint_a=adjoint_a, adjoint_b=adjoint_b)
 
+# The XLA lowerings of InverseFromLu and SlogdetBackward may write their result into the factors'
+# buffer (as the TF kernels do with forward_input_or_allocate_output) where the factors are this
+# graph's own intermediate; a function's parameter (the factors a tf.function's forward hands its
+# backward) XLA would copy first, which costs more than a new buffer.
+IN_PLACE = "_detexp_in_place"
 
-def _slogdet_with_lu(a):
-    return _ops.detexp_slogdet(a, Treal=a.dtype.real_dtype)
+
+def _hint(op, name):
+    op._set_attr(name, attr_value_pb2.AttrValue(b=True))  # pylint: disable=protected-access
+
+
+def _slogdet_with_lu(a, factors=True):
+    out = _ops.detexp_slogdet(a, Treal=a.dtype.real_dtype)
+    if not factors and not tf.executing_eagerly():
+        _hint(out[0].op, FACTORS_UNUSED)
+    return out
+
+
+def _from_lu(op_fn, lu, *args):
+    """op_fn(lu, *args) for InverseFromLu / SlogdetBackward, hinted IN_PLACE where lu is made in the
+    graph being built."""
+    out = op_fn(lu, *args)
+    if tf.is_symbolic_tensor(lu) and lu.graph is tf.compat.v1.get_default_graph():
+        _hint(out.op, IN_PLACE)
+    return out
 
 
 # TF's CPU kernels evaluate elementwise functions with Eigen's packet code and finish the last
@@ -67,13 +99,12 @@ def slogdet(a, name=None):
     """
     with tf.name_scope(name or "slogdet"):
         a, back = _checks.as_square_batch(a, "slogdet")
-        sign, lad, _, _ = _slogdet_with_lu(a)
+        sign, lad, _, _ = _slogdet_with_lu(a, factors=False)
         return _checks.cast_back(sign, back), _checks.cast_back(lad, back)
 
 
 def logabsdet(a, name=None):
     """log|det(a)|, real-valued, `[...]`; see `slogdet` for edge cases and gradients."""
-    _checks.no_xla("logabsdet")
     with tf.name_scope(name or "logabsdet"):
         return slogdet(a)[1]
 
@@ -87,16 +118,23 @@ def logdet(a, name=None):
     """
     with tf.name_scope(name or "logdet"):
         a, back = _checks.as_square_batch(a, "logdet")
-        sign, lad, _, _ = _slogdet_with_lu(a)
-        # log(-1) = NaN and log(0) = -inf give the real edge cases; log of a unit complex number is
-        # i*arg. Both ride on logabsdet's exact gradient.
-        out = tf.cast(lad, a.dtype) + _elementwise_batch_invariant(tf.math.log, sign)
+        sign, lad, _, _ = _slogdet_with_lu(a, factors=False)
+        if a.dtype.is_complex:
+            # log of the unit complex sign is i arg(sign) (0 for sign 0: -inf + 0i at singular a),
+            # by atan2 rather than tf.math.log: log's second derivative goes through ReciprocalGrad,
+            # whose XLA kernel omits the complex conjugate (TF 2.21), so Hessians under jit_compile
+            # came out wrong; atan2's derivatives are real.
+            arg = _elementwise_batch_invariant(lambda s: tf.math.atan2(tf.math.imag(s), tf.math.real(s)), sign)
+            out = tf.complex(lad, arg)
+        else:
+            # log(-1) = NaN, log(0) = -inf: the real edge cases
+            out = lad + _elementwise_batch_invariant(tf.math.log, sign)
         return _checks.cast_back(out, back)
 
 
 @tf.custom_gradient
 def _det_with_adjugate_grad(a):
-    sign, lad, _, _ = _slogdet_with_lu(a)
+    sign, lad, _, _ = _slogdet_with_lu(a, factors=False)
     d = sign * _elementwise_batch_invariant(tf.exp, tf.cast(lad, a.dtype))
 
     def grad(g):
@@ -124,7 +162,7 @@ def inverse(a, name=None):
     with tf.name_scope(name or "inverse"):
         a, back = _checks.as_square_batch(a, "inverse")
         _, _, lu, perm = _slogdet_with_lu(a)
-        return _checks.cast_back(_ops.detexp_inverse_from_lu(lu, perm, a), back)
+        return _checks.cast_back(_from_lu(_ops.detexp_inverse_from_lu, lu, perm, a), back)
 
 
 def adjugate(a, name=None):
@@ -138,8 +176,17 @@ def _zeros_if_none(g, like):
     return tf.zeros_like(like) if g is None else g
 
 
+def _factors_read(op):
+    """Removes the FACTORS_UNUSED hint from the graph op behind `op` (a tape hands gradient
+    functions a stand-in whose outputs are the op's own)."""
+    sign = op.outputs[0]
+    if tf.is_symbolic_tensor(sign) and FACTORS_UNUSED in sign.op.node_def.attr:
+        sign.op._clear_attr(FACTORS_UNUSED)  # pylint: disable=protected-access
+
+
 @tf.RegisterGradient("Detexp>Slogdet")
 def _slogdet_grad(op, g_sign, g_lad, _g_lu, _g_perm):
+    _factors_read(op)
     a = op.inputs[0]
     sign, lad, lu, perm = op.outputs
     g_lad = _zeros_if_none(g_lad, lad)
@@ -149,7 +196,7 @@ def _slogdet_grad(op, g_sign, g_lad, _g_lu, _g_perm):
         k = tf.complex(g_lad, c)
     else:
         k = g_lad
-    return _ops.detexp_slogdet_backward(lu, perm, a, k)
+    return _from_lu(_ops.detexp_slogdet_backward, lu, perm, a, k)
 
 
 @tf.RegisterGradient("Detexp>SlogdetBackward")
@@ -157,7 +204,7 @@ def _slogdet_backward_grad(op, g):
     # out = k X^H with X = inv(a):  d out = dk X^H - k X^H dA^H X^H, so
     # grad_a = -k X^H g^H X^H and grad_k = sum(g * conj(X^H)).
     lu, perm, a, k = op.inputs
-    x_h = tf.linalg.adjoint(_ops.detexp_inverse_from_lu(lu, perm, a))
+    x_h = tf.linalg.adjoint(_from_lu(_ops.detexp_inverse_from_lu, lu, perm, a))
     grad_a = -k[..., None, None] * _matmul(x_h, _matmul(g, x_h, adjoint_a=True))
     grad_k = tf.reduce_sum(g * tf.math.conj(x_h), axis=[-2, -1])
     return None, None, grad_a, grad_k

@@ -3,8 +3,8 @@
 
 Both compute in their variable dtype (float32 under the 'mixed_float16' policy: their weights are
 never autocast) and return the layer's compute dtype, so mixed precision gives float16 outputs
-computed in float32. The detexp ops have no XLA kernels, so both set `supports_jit = False`: Keras'
-default `jit_compile="auto"` then compiles the model without XLA.
+computed in float32. Both compile under XLA (the dx ops lower to XLA custom calls), so Keras'
+`jit_compile=True` and `"auto"` keep XLA on for models that use them.
 """
 import numpy as np
 import keras
@@ -42,7 +42,6 @@ class LieExp(keras.layers.Layer):
             raise ValueError(f"LieExp: generators must have shape [k, n, n]; got {g.shape}")
         self.generators = g
         self.coefficient_initializer = keras.initializers.get(coefficient_initializer)
-        self.supports_jit = False
 
     def build(self, input_shape):
         if input_shape[-1] is not None and input_shape[-1] != self.generators.shape[-1]:
@@ -84,7 +83,6 @@ class LinearFlow(keras.layers.Layer):
     def __init__(self, add_log_det_loss=True, **kwargs):
         super().__init__(**kwargs)
         self.add_log_det_loss = add_log_det_loss
-        self.supports_jit = False
 
     def build(self, input_shape):
         d = input_shape[-1]

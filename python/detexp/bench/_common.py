@@ -1,7 +1,9 @@
 """Timing and table printing shared by the benchmark sections (slogdet.py, expm.py, ...)."""
 import gc
+import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -65,3 +67,18 @@ def print_table(title, header, rows):
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for r in cells:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+
+
+def write_json(results, path):
+    """The bench's results as JSON (NaN written as null)."""
+    def clean(v):
+        if isinstance(v, float) and not np.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if isinstance(v, np.generic):
+            return clean(v.item())
+        return v
+    Path(path).write_text(json.dumps(clean(results), indent=1))
