@@ -1,50 +1,33 @@
-// GPU kernel of Detexp>MatMul: TF glue over cuda/matmul_kernels.cu (DETEXP_CUDA=ON builds only).
+// GPU kernel of Detexp>MatMul: thin TF glue (matmul_op.h) over cuda/matmul_kernels.cu
+// (DETEXP_CUDA=ON builds only).
 #if GOOGLE_CUDA
 
 #include <complex>
 
-#include "batch_util.h"
 #include "gpu_util.h"
+#include "matmul_op.h"
 #include "cuda/matmul_launch.h"
-#include "tensorflow/core/framework/op_kernel.h"
-#include "tensorflow/core/framework/tensor.h"
 
 namespace detexp {
 
-using ::tensorflow::DEVICE_GPU;
-using ::tensorflow::OpKernel;
-using ::tensorflow::OpKernelConstruction;
-using ::tensorflow::OpKernelContext;
-using ::tensorflow::Tensor;
-
 template <class T>
-class MatMulGpuOp : public OpKernel {
+class MatMulGpuOp : public MatMulOpBase {
  public:
-  explicit MatMulGpuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("adjoint_a", &adjoint_a_));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("adjoint_b", &adjoint_b_));
-  }
+  using MatMulOpBase::MatMulOpBase;
 
-  void Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    const Tensor& b = ctx->input(1);
-    SquareBatchShape sh;
-    OP_REQUIRES_OK(ctx, CheckPair(a, b, "matmul", &sh));
-    Tensor* out;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
-    if (sh.batch == 0 || sh.n == 0) return;
-    gpu_glue::RunLauncher(ctx, [&](cudaStream_t stream, gpu::ScratchFn) {
+ protected:
+  void Multiply(::tensorflow::OpKernelContext* ctx, const ::tensorflow::Tensor& a, const ::tensorflow::Tensor& b,
+                const SquareBatchShape& sh, ::tensorflow::Tensor* out) override {
+    gpu_glue::RunLauncher(ctx, [&](cudaStream_t stream, int /*device*/, gpu::ScratchFn) {
       return gpu::matmul<T>(stream, a.flat<T>().data(), b.flat<T>().data(), out->flat<T>().data(), sh.batch, sh.n,
                             adjoint_a_, adjoint_b_);
     });
   }
-
- private:
-  bool adjoint_a_ = false, adjoint_b_ = false;
 };
 
-#define DETEXP_REGISTER_MATMUL_GPU(T) \
-  REGISTER_KERNEL_BUILDER(Name("Detexp>MatMul").Device(DEVICE_GPU).TypeConstraint<T>("T"), MatMulGpuOp<T>);
+#define DETEXP_REGISTER_MATMUL_GPU(T)                                                                      \
+  REGISTER_KERNEL_BUILDER(Name("Detexp>MatMul").Device(::tensorflow::DEVICE_GPU).TypeConstraint<T>("T"), \
+                          MatMulGpuOp<T>);
 
 DETEXP_REGISTER_MATMUL_GPU(float);
 DETEXP_REGISTER_MATMUL_GPU(double);

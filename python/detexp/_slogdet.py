@@ -11,8 +11,6 @@ Every backward is built from ops with registered gradients, so gradients of any 
   d adj(A)[E] = (tr(adj(A) E) I - adj(A) E) A^{-1}  -> grad = sum(H conj X) Y^H - Y^H H X^H,  Y = adj(A)
 """
 import tensorflow as tf
-from tensorflow.python.framework import ops as _tf_ops
-from tensorflow.python.ops import control_flow_util as _cf_util
 from tensorflow.core.framework import attr_value_pb2
 
 from . import _checks
@@ -33,9 +31,7 @@ FACTORS_UNUSED = "_detexp_factors_unused"
 def _matmul(a, b, adjoint_a=False, adjoint_b=False):
     """op(a) op(b) for batches [..., n, n] of one shape: Detexp>MatMul, whose result for a matrix
     does not depend on the batch it sits in (TF's BatchMatMul's does on the CPU; see
-    cc/core/batch_matmul.h). XLA compiles tf.matmul instead (its own dot, inside jit_compile)."""
-    if _cf_util.GraphOrParentsInXlaContext(_tf_ops.get_default_graph()):
-        return tf.matmul(a, b, adjoint_a=adjoint_a, adjoint_b=adjoint_b)
+    cc/core/batch_matmul.h). Under XLA it is a custom call to the same code (cc/xla/matmul_*)."""
     return _ops.detexp_mat_mul(a, b, adjoint_a=adjoint_a, adjoint_b=adjoint_b)
 
 # The XLA lowerings of InverseFromLu and SlogdetBackward may write their result into the factors'
@@ -92,8 +88,10 @@ def slogdet(a, name=None):
       complex number det/|det| for complex input. `logabsdet` is real (float32/float64 for complex
       input, like numpy.linalg.slogdet and torch; unlike tf.linalg.slogdet), so that
       det(a) = sign * exp(logabsdet) without overflow.
-    Edge cases: singular a gives sign 0 and logabsdet -inf; any NaN or Inf entry gives NaN for
-      both; n = 0 gives sign 1 and logabsdet 0; an empty batch gives empty outputs.
+    Edge cases: singular a gives sign 0 and logabsdet -inf; any NaN entry gives NaN for both;
+      real ±Inf entries give what LAPACK's getrf order gives (as tf.linalg.det and NumPy; complex
+      Inf: NaN); n = 0 gives sign 1 and logabsdet 0; an empty batch gives empty outputs. A
+      matrix's results (and gradients) have the same bits whatever batch it sits in.
     Gradient: d logabsdet/da = inv(a)^H, computed from the LU factors of the forward (no second
       factorization); gradients of every order are available.
     """
@@ -135,7 +133,7 @@ def logdet(a, name=None):
 @tf.custom_gradient
 def _det_with_adjugate_grad(a):
     sign, lad, _, _ = _slogdet_with_lu(a, factors=False)
-    d = sign * _elementwise_batch_invariant(tf.exp, tf.cast(lad, a.dtype))
+    d = sign * tf.cast(_elementwise_batch_invariant(tf.exp, lad), a.dtype)  # exp(x + 0i) = exp(x) + 0i
 
     def grad(g):
         return g[..., None, None] * tf.linalg.adjoint(_ops.detexp_adjugate(a))
