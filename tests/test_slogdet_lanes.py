@@ -10,7 +10,7 @@ import tensorflow as tf
 import detexp as dx
 from detexp import _slogdet
 
-from conftest import REAL_DTYPES, random_matrices, tol
+from conftest import REAL_DTYPES, lapack_getf2_slogdet, random_matrices, tol
 
 SIZES = list(range(1, 18)) + [20, 24, 25, 33, 48, 49, 64, 65]  # lanes: forward n <= 64, inverse n <= 48
 BATCH = 19
@@ -23,7 +23,7 @@ def _with_special_matrices(n, dtype):
         a[1, :, n - 1] = a[1, :, 0]; special[1] = "dup"       # exactly singular in any order
         a[2] = 0; special[2] = "zero"
         a[5, 0, 0] = np.nan; special[5] = "nan"
-        a[6, n // 2, n - 1] = np.inf; special[6] = "nan"
+        a[6, n // 2, n - 1] = np.inf; special[6] = "inf"    # LAPACK's order (test_infinities.py)
         a[10, n - 1, :] = 0; special[10] = "zero-row"
     return a, special
 
@@ -39,6 +39,9 @@ def test_groups_match_lapack_with_special_lanes(dtype, n):
         kind = special.get(i)
         if kind == "nan":
             assert np.isnan(sign[i]) and np.isnan(lad[i]), (i, sign[i], lad[i])
+        elif kind == "inf":
+            want_s, want_l = lapack_getf2_slogdet(a[i])
+            np.testing.assert_array_equal([sign[i], lad[i]], np.array([want_s, want_l], dtype), err_msg=str(i))
         elif kind in ("zero", "zero-row"):
             assert sign[i] == 0 and lad[i] == -np.inf, (i, sign[i], lad[i])
         elif kind == "dup":
