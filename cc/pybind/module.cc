@@ -6,6 +6,7 @@ void register_slogdet(pybind11::module_& m);
 void register_core_test(pybind11::module_& m);
 void register_expm(pybind11::module_& m);
 void register_core_expm_blas(pybind11::module_& m);
+void register_expm_multiply(pybind11::module_& m);
 }  // namespace detexp
 
 PYBIND11_MODULE(_detexp_numpy, m) {
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_detexp_numpy, m) {
   detexp::register_core_test(m);
   detexp::register_expm(m);
   detexp::register_core_expm_blas(m);
+  detexp::register_expm_multiply(m);
 }

@@ -21,6 +21,9 @@ constexpr char kExpmFrechetTarget[] = "detexp_expm_frechet";
 constexpr char kExpmGradTarget[] = "detexp_expm_grad";
 // Detexp>MatMul: (a, b) -> a b; the lowering forms the adjoints the op's attributes ask for first.
 constexpr char kMatMulTarget[] = "detexp_mat_mul";
+// Detexp>ExpmMultiply: (a, b, t) -> (exp(t a) b, choice); its backward (a, b, t, g, choice) -> grads.
+constexpr char kExpmMultiplyTarget[] = "detexp_expm_multiply";
+constexpr char kExpmMultiplyGradTarget[] = "detexp_expm_multiply_grad";
 
 }  // namespace xla_ffi
 }  // namespace detexp

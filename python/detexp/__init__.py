@@ -10,10 +10,11 @@ layers (LieExp, LinearFlow).
 """
 from ._slogdet import adjugate, det, inverse, logabsdet, logdet, slogdet
 from ._expm import expm, expm_frechet
+from ._expm_multiply import expm_multiply
 from . import _pfor  # noqa: F401  (registers the vectorization rules)
 from . import numpy
 from . import layers
 
 __version__ = "0.1.0"
 
-__all__ = ["slogdet", "logabsdet", "logdet", "det", "adjugate", "inverse", "expm", "expm_frechet", "numpy", "layers"]
+__all__ = ["slogdet", "logabsdet", "logdet", "det", "adjugate", "inverse", "expm", "expm_frechet", "expm_multiply", "numpy", "layers"]

@@ -32,3 +32,6 @@ _pfor.RegisterPFor("Detexp>MatMul")(_batched(
 _pfor.RegisterPFor("Detexp>Expm")(_batched(lambda a, T: _ops.detexp_expm(a)))
 _pfor.RegisterPFor("Detexp>ExpmFrechet")(_batched(lambda a, e, T: _ops.detexp_expm_frechet(a, e)))
 _pfor.RegisterPFor("Detexp>ExpmGrad")(_batched(lambda a, g, choice, T: _ops.detexp_expm_grad(a, g, choice)))
+_pfor.RegisterPFor("Detexp>ExpmMultiply")(_batched(lambda a, b, t, T: _ops.detexp_expm_multiply(a, b, t)))
+_pfor.RegisterPFor("Detexp>ExpmMultiplyGrad")(
+    _batched(lambda a, b, t, g, choice, T: _ops.detexp_expm_multiply_grad(a, b, t, g, choice)))

@@ -13,6 +13,7 @@ are drop-ins for their NumPy/SciPy namesakes on the inputs those accept:
   `method=` ('SPS', the default, or 'blockEnlarge'), `compute_expm` and `check_finite` keywords and
   broadcasts the batch dimensions of a and e. Unlike SciPy's expm_frechet (which returns float64
   for any real input) float32/complex64 stay in their precision, as in detexp.expm_frechet.
+- `expm_multiply` like scipy.sparse.linalg.expm_multiply (see _expm_multiply_np.py).
 - `logdet` (like torch.logdet) and `adjugate` have no NumPy namesake; they take the same inputs
   (float16 is computed in float32 and returned as float16 by the log-determinant family).
 """
@@ -153,3 +154,6 @@ def expm_frechet(a, e, method=None, compute_expm=True, check_finite=True):
     x = _ext.expm(block)
     l = np.ascontiguousarray(x[..., :n, n:])
     return (np.ascontiguousarray(x[..., :n, :n]), l) if compute_expm else l
+
+
+from ._expm_multiply_np import expm_multiply  # noqa: E402  (exp(t a) @ b, see that module)

@@ -9,7 +9,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SECTIONS = ("slogdet", "expm", "xla")
+SECTIONS = ("slogdet", "expm", "expm_multiply", "xla")
 GPU_SECTIONS = ("gpu_slogdet", "gpu_expm")
 
 
