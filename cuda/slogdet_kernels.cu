@@ -133,8 +133,17 @@ __global__ void slogdet_fixed_kernel(const T* __restrict__ a, T* __restrict__ lu
     DETEXP_UNROLL
     for (int e = 0; e < NN; ++e) r[e] = sm[threadIdx.x * S + e];
     const bool finite = all_finite(r, NN);
+    // ±Inf without NaN: the value of cc/core's slogdet_with_infinities, computed in this thread's
+    // shared-memory slot (it still holds the input; the factors are written over it below).
+    T* slot = sm + threadIdx.x * S;
+    const bool infinities = !finite && infinities_without_nan(slot, NN);
+    SlogdetValue<T> inf_value{};
+    if (infinities) {
+      int q[N];
+      inf_value = slogdet_with_infinities(slot, N, q);
+    }
     const int parity = lu_factor_small<N, T, true>(r, N, p);
-    const SlogdetValue<T> v = slogdet_from_parity<N>(r, parity, N, finite);
+    const SlogdetValue<T> v = infinities ? inf_value : slogdet_from_parity<N>(r, parity, N, finite);
     DETEXP_UNROLL
     for (int e = 0; e < NN; ++e) sm[threadIdx.x * S + e] = r[e];
     const std::int64_t m = first + threadIdx.x;
@@ -249,6 +258,24 @@ __global__ void __launch_bounds__(128) slogdet_warp_kernel(const T* __restrict__
   int finite = probe == probe;
   DETEXP_UNROLL
   for (int o = W / 2; o > 0; o /= 2) finite &= shfl_xor(finite, o, W, gm);
+  // ±Inf without NaN: lane 0 takes the value of cc/core's slogdet_with_infinities, factoring a copy
+  // of the input in this matrix's lu and perm slots (both are written over at the end).
+  int infinities = 0;
+  SlogdetValue<T> inf_value{};
+  if (!finite && !is_complex<T>::value) {
+    int nan_here = 0;
+    DETEXP_UNROLL
+    for (int j = 0; j < W; ++j) nan_here |= real_part(r[j]) != real_part(r[j]);
+    DETEXP_UNROLL
+    for (int o = W / 2; o > 0; o /= 2) nan_here |= shfl_xor(nan_here, o, W, gm);
+    infinities = !nan_here;
+    if (infinities && active && lane == 0) {
+      T* f = lu + m * nn;
+      for (std::int64_t e = 0; e < nn; ++e) f[e] = src[e];
+      inf_value = slogdet_with_infinities(f, n, perm + m * n);
+    }
+    __syncwarp(gm);
+  }
 
   int my_perm = lane;
   int parity = 1;
@@ -321,7 +348,10 @@ __global__ void __launch_bounds__(128) slogdet_warp_kernel(const T* __restrict__
     perm[m * n + lane] = my_perm;
   }
   if (lane == 0) {
-    if (!finite) {
+    if (infinities) {
+      sign[m] = inf_value.sign;
+      lad[m] = inf_value.logabsdet;
+    } else if (!finite) {
       sign[m] = nan_scalar<T>();
       lad[m] = quiet_nan<R>();
     } else if (zero) {
@@ -424,6 +454,26 @@ Status launch_finite_flags(cudaStream_t stream, const T* a, int* finite, std::in
   });
 }
 
+// Matrices with ±Inf but no NaN (flag 0 above, and no NaN here) get their value from cc/core's
+// slogdet_with_infinities, factoring a copy of the input in their lu and perm slots before getrf
+// takes them; the flag becomes 2, so that finish_getrf_kernel keeps that value.
+template <class T>
+__global__ void slogdet_infinities_kernel(const T* __restrict__ a, T* __restrict__ lu, int* __restrict__ perm,
+                                          int* __restrict__ finite, T* __restrict__ sign,
+                                          real_t<T>* __restrict__ lad, std::int64_t batch, int n) {
+  const std::int64_t m = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (m >= batch || finite[m] != 0) return;
+  const std::int64_t nn = static_cast<std::int64_t>(n) * n;
+  const T* src = a + m * nn;
+  if (!infinities_without_nan(src, nn)) return;
+  T* f = lu + m * nn;
+  for (std::int64_t e = 0; e < nn; ++e) f[e] = src[e];
+  const SlogdetValue<T> v = slogdet_with_infinities(f, n, perm + m * n);
+  sign[m] = v.sign;
+  lad[m] = v.logabsdet;
+  finite[m] = 2;
+}
+
 template <class T>
 __global__ void pointer_array_kernel(T* base, std::int64_t stride, T** out, std::int64_t count) {
   const std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
@@ -462,6 +512,7 @@ __global__ void finish_getrf_kernel(const T* __restrict__ lu, const int* __restr
       parity = -parity;
     }
   }
+  if (finite[m] == 2) return;  // ±Inf: slogdet_infinities_kernel wrote the value
   const SlogdetValue<T> v = slogdet_from_parity<0>(lu + m * static_cast<std::int64_t>(n) * n, parity, n, finite[m] != 0);
   sign[m] = v.sign;
   lad[m] = v.logabsdet;
@@ -516,9 +567,13 @@ Status slogdet_large(cudaStream_t stream, int device, const T* a, T* lu, int* pe
   DETEXP_RETURN_IF_ERROR(alloc(scratch, batch, &info, "info"));
   DETEXP_RETURN_IF_ERROR(alloc(scratch, batch, &finite, "finite flags"));
   DETEXP_RETURN_IF_ERROR(info_flag(stream, scratch, &bad));
+  const std::int64_t blocks = (batch + 127) / 128;
+  DETEXP_RETURN_IF_ERROR(launch_finite_flags(stream, dev(a), finite, batch, n));
+  slogdet_infinities_kernel<<<static_cast<unsigned>(blocks), 128, 0, stream>>>(dev(a), dev(lu), perm, finite,
+                                                                               dev(sign), lad, batch, n);
+  DETEXP_RETURN_IF_ERROR(launch_check("slogdet_infinities_kernel"));
   DETEXP_RETURN_IF_ERROR(cuda_check(cudaMemcpyAsync(lu, a, batch * nn * sizeof(T), cudaMemcpyDeviceToDevice, stream),
                                     "cudaMemcpyAsync(lu)"));
-  DETEXP_RETURN_IF_ERROR(launch_finite_flags(stream, dev(a), finite, batch, n));
   const Tuning& tune = tuning();
   {
     std::lock_guard<std::mutex> guard(h->lock);
@@ -541,7 +596,6 @@ Status slogdet_large(cudaStream_t stream, int device, const T* a, T* lu, int* pe
       }
     }
   }
-  const std::int64_t blocks = (batch + 127) / 128;
   finish_getrf_kernel<<<static_cast<unsigned>(blocks), 128, 0, stream>>>(dev(lu), ipiv, info, finite, perm, dev(sign), lad,
                                                                          batch, n, bad);
   DETEXP_RETURN_IF_ERROR(launch_check("finish_getrf_kernel"));

@@ -50,6 +50,44 @@ def native_hooks():
                           "`cmake --build build --target _detexp_testing`)") from e
 
 
+def lapack_getf2_slogdet(a):
+    """(sign, logabsdet) by LAPACK's xGETF2 on the real 2-D matrix a itself (rows interchanged,
+    first largest |a_ik| as pivot, multipliers a_ik * (1/a_kk), or a_ik / a_kk where 1/a_kk would be
+    subnormal), in a's dtype, then sign 0 and -inf for an exactly zero pivot, NaN for a NaN on
+    U's diagonal: the answer detexp documents for real input with ±Inf entries."""
+    a = a.copy()
+    n = a.shape[0]
+    r = a.dtype.type
+    limit = r(1) / np.finfo(r).tiny
+    parity = 1
+    with np.errstate(all="ignore"):
+        for k in range(n):
+            col = np.abs(a[k:, k])
+            p, best = k, col[0]
+            for i in range(1, n - k):
+                if col[i] > best:
+                    p, best = k + i, col[i]
+            if p != k:
+                a[[k, p]] = a[[p, k]]
+                parity = -parity
+            piv = a[k, k]
+            if piv == 0:
+                continue
+            if abs(piv) < limit:
+                a[k + 1:, k] *= r(1) / piv
+            else:
+                a[k + 1:, k] /= piv
+            for j in range(k + 1, n):
+                a[k + 1:, j] -= a[k + 1:, k] * a[k, j]
+        d = np.diag(a)
+        if np.any(d == 0):
+            return r(0), r(-np.inf)
+        lad = np.sum(np.log(np.abs(d.astype(np.float64))))
+        if np.isnan(lad):
+            return r(np.nan), r(np.nan)
+        return r(parity * np.prod(np.sign(d))), r(lad)
+
+
 @pytest.fixture(autouse=True)
 def _eager():
     tf.config.run_functions_eagerly(False)

@@ -1,4 +1,6 @@
 """Forward values of the log-determinant family against numpy.linalg (LAPACK) and closed forms."""
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -97,6 +99,8 @@ def test_singular_matrices_give_ieee_answers(dtype, n):
 @pytest.mark.parametrize("n", [1, 3, 4, 9, 30, 45])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_input_gives_nan(dtype, n, bad):
+    if np.isinf(bad) and not np.iscomplexobj(np.zeros((), dtype)):
+        pytest.skip("real ±Inf gives LAPACK's answer: tests/test_infinities.py")
     a = random_matrices((3, n, n), dtype, seed=2)
     a[0, 0, n - 1] = bad
     a[1] = 0
@@ -134,7 +138,7 @@ def test_half_precision_is_computed_in_float32(dtype):
 @pytest.mark.parametrize("fn", [dx.slogdet, dx.logdet, dx.det, dx.logabsdet, dx.numpy.slogdet, dx.numpy.det])
 @pytest.mark.parametrize("shape", [(3,), (), (2, 3), (4, 2, 3)])
 def test_bad_shapes_raise_value_error_naming_the_shape(fn, shape):
-    with pytest.raises(ValueError, match=r"square|rank"):
+    with pytest.raises(ValueError, match=r"(square|rank|two-dimensional).*" + re.escape(str(shape))):
         fn(np.ones(shape, np.float32))
 
 

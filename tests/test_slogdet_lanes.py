@@ -1,7 +1,7 @@
 """The lane-parallel CPU path of cc/core/batch_lu.h: W matrices per AVX register (8 float32 or 4
-float64), with implicit pivoting. Batches of 19 run full groups and a per-matrix remainder; the
-special matrices sit inside the groups, next to ordinary ones. References: LAPACK (NumPy) and the
-definition of the saved factors, P A^T = L U.
+float64), with implicit pivoting. Batches of 19 run full groups and a tail padded with identity
+matrices; the special matrices sit inside the groups, next to ordinary ones. References: LAPACK
+(NumPy) and the definition of the saved factors, P A^T = L U.
 """
 import numpy as np
 import pytest
@@ -10,9 +10,9 @@ import tensorflow as tf
 import detexp as dx
 from detexp import _slogdet
 
-from conftest import REAL_DTYPES, random_matrices, tol
+from conftest import REAL_DTYPES, lapack_getf2_slogdet, random_matrices, tol
 
-SIZES = list(range(1, 18)) + [20, 24, 25]  # lanes: factor n <= 16, inverse n <= 24
+SIZES = list(range(1, 18)) + [20, 24, 25, 33, 48, 49, 64, 65]  # lanes: forward n <= 64, inverse n <= 48
 BATCH = 19
 
 
@@ -23,7 +23,7 @@ def _with_special_matrices(n, dtype):
         a[1, :, n - 1] = a[1, :, 0]; special[1] = "dup"       # exactly singular in any order
         a[2] = 0; special[2] = "zero"
         a[5, 0, 0] = np.nan; special[5] = "nan"
-        a[6, n // 2, n - 1] = np.inf; special[6] = "nan"
+        a[6, n // 2, n - 1] = np.inf; special[6] = "inf"    # LAPACK's order (test_infinities.py)
         a[10, n - 1, :] = 0; special[10] = "zero-row"
     return a, special
 
@@ -39,6 +39,9 @@ def test_groups_match_lapack_with_special_lanes(dtype, n):
         kind = special.get(i)
         if kind == "nan":
             assert np.isnan(sign[i]) and np.isnan(lad[i]), (i, sign[i], lad[i])
+        elif kind == "inf":
+            want_s, want_l = lapack_getf2_slogdet(a[i])
+            np.testing.assert_array_equal([sign[i], lad[i]], np.array([want_s, want_l], dtype), err_msg=str(i))
         elif kind in ("zero", "zero-row"):
             assert sign[i] == 0 and lad[i] == -np.inf, (i, sign[i], lad[i])
         elif kind == "dup":
@@ -50,7 +53,7 @@ def test_groups_match_lapack_with_special_lanes(dtype, n):
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")
 @pytest.mark.parametrize("dtype", REAL_DTYPES)
-@pytest.mark.parametrize("n", [3, 8, 12, 16, 17, 30])
+@pytest.mark.parametrize("n", [3, 8, 12, 16, 17, 30, 64, 70])
 def test_forward_without_factors_matches_eager(dtype, n):
     # Eager execution keeps the factors (every output counts as required); a tf.function that no
     # tape watches, and dx.numpy, skip them and read only U's diagonal. Same elimination: the
@@ -99,8 +102,8 @@ def test_backward_and_inverse_in_groups(dtype, n):
 
 def test_overflowing_elimination_is_redone_per_matrix():
     # Wilkinson's growth matrix: partial pivoting doubles the last column at every step, so at
-    # scale 1e38 the float32 elimination overflows. The lane path must then give exactly what the
-    # per-matrix path gives (a batch of one runs it).
+    # scale 1e38 the float32 elimination overflows. The lane path must then redo the matrix on
+    # the per-matrix path, in a full group as in a batch of one (a padded group).
     n = 6
     w = np.eye(n, dtype=np.float32) - np.tril(np.ones((n, n), np.float32), -1)
     w[:, -1] = 1
@@ -116,7 +119,7 @@ def test_overflowing_elimination_is_redone_per_matrix():
 
 
 @pytest.mark.parametrize("batch", [1, BATCH])  # the per-matrix path and the lanes
-@pytest.mark.parametrize("n", [3, 8, 12, 30, 60])  # 30: right-looking LU, 60: Eigen
+@pytest.mark.parametrize("n", [3, 8, 12, 30, 60, 70])  # lanes to 64; 70: Eigen
 def test_huge_pivots_keep_their_multipliers(batch, n):
     # Pivots near 1e38 have subnormal reciprocals, which TF's flush-to-zero threads make 0; the
     # elimination must divide instead of scaling by 1/pivot (a wrong finite answer otherwise).

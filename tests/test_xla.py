@@ -83,6 +83,8 @@ def _raw_op_cases(dtype, shape=BATCH + (N, N)):
         ("ExpmFrechet", OPS.detexp_expm_frechet, (a, g)),
         ("ExpmGrad", OPS.detexp_expm_grad, (a, g, choice)),
         ("ExpmGrad(select again)", OPS.detexp_expm_grad, (a, g, -tf.ones_like(choice))),
+        ("MatMul", OPS.detexp_mat_mul, (a, g)),
+        ("MatMul(adjoints)", lambda a, g: OPS.detexp_mat_mul(a, g, adjoint_a=True, adjoint_b=True), (a, g)),
     ]
 
 
@@ -218,11 +220,13 @@ def _orders(fn, a, e, v):
 # Where the path from the custom calls to a result holds only exact or singly rounded operations
 # (concat, adjoint, one add or multiply), the bits are the same; elsewhere XLA compiles the gradient
 # formulas' own TF math (matmul, complex products; it fuses multiply-adds where Eigen does not) and
-# the results agree to rounding. Orders 0..2 per function: "same bits" for all dtypes, for real
-# dtypes only, or none.
+# the results agree to rounding. Complex det and logdet pass exp and atan2, which TF's CPU kernels
+# evaluate with Eigen's packet functions (python/detexp/_slogdet.py pads them so that every matrix
+# of a batch takes that path: batch invariance) and XLA with its own. Orders 0..2 per function:
+# "same bits" for all dtypes, for real dtypes only, or none.
 _SAME_BITS = {
-    "slogdet": ("all", "real", None), "logabsdet": ("all", "real", None), "logdet": ("all", "real", None),
-    "det": ("all", "real", None), "inverse": ("all", None, None), "adjugate": ("all", None, None),
+    "slogdet": ("all", "real", None), "logabsdet": ("all", "real", None), "logdet": ("real", "real", None),
+    "det": ("real", "real", None), "inverse": ("all", None, None), "adjugate": ("all", None, None),
     "expm": ("all", "all", "all"), "expm_frechet": ("all", "all", "all"),
 }
 

@@ -14,7 +14,7 @@
 // i; lu_factor_lanes extracts each row as it is picked. Same factors as xGETF2 up to ties, and
 // the consumers (inverse_from_lu, the GPU kernels) read this layout.
 //
-// Real float32/float64 only; complex input and sizes above kLanesLuMax take the per-matrix path.
+// Real float32/float64 only; complex input and larger sizes take the per-matrix path.
 // GCC/Clang vector extensions plus AVX transposes (the build targets AVX, as TF's wheel does).
 #pragma once
 
@@ -31,11 +31,13 @@
 
 namespace detexp {
 
-// Up to cpu_plan's kLanesInverseMax / kLanesFactorMax the lane-parallel paths run (the working
-// set, 2 n*n vectors, stays in L1); the factorization's implicit pivoting touches every row at
-// every step and catches up with the per-matrix path sooner than the inverse's solves do.
-constexpr int kLanesLuMax = cpu_plan::kLanesInverseMax;
+// Up to cpu_plan's kLanesFactorMax / kLanesInverseMax the lane-parallel paths run: implicit
+// pivoting touches every row at every step but vectorises across matrices whatever n is, where the
+// per-matrix paths lose time to pivot searches, row swaps and short columns. kLanesMax bounds the
+// per-lane arrays.
 constexpr int kLanesFactorMax = cpu_plan::kLanesFactorMax;
+constexpr int kLanesInverseMax = cpu_plan::kLanesInverseMax;
+constexpr int kLanesMax = kLanesFactorMax > kLanesInverseMax ? kLanesFactorMax : kLanesInverseMax;
 
 namespace lanes {
 
@@ -148,11 +150,34 @@ inline Pack<float>::V mask_and(Pack<float>::V a, Pack<float>::V b) {
 inline Pack<double>::V mask_and(Pack<double>::V a, Pack<double>::V b) {
   return (Pack<double>::V)_mm256_and_pd(__m256d(a), __m256d(b));
 }
+// ~m & a: a where the mask is off, 0 where it is on.
+inline Pack<float>::V mask_andnot(Pack<float>::V m, Pack<float>::V a) {
+  return (Pack<float>::V)_mm256_andnot_ps(__m256(m), __m256(a));
+}
+inline Pack<double>::V mask_andnot(Pack<double>::V m, Pack<double>::V a) {
+  return (Pack<double>::V)_mm256_andnot_pd(__m256d(m), __m256d(a));
+}
 inline Pack<float>::V mask_xor(Pack<float>::V a, Pack<float>::V b) {
   return (Pack<float>::V)_mm256_xor_ps(__m256(a), __m256(b));
 }
 inline Pack<double>::V mask_xor(Pack<double>::V a, Pack<double>::V b) {
   return (Pack<double>::V)_mm256_xor_pd(__m256d(a), __m256d(b));
+}
+// Lane l of the result = src[offset[l]].
+inline Pack<float>::V gather_lanes(const float* src, const int* offset) {
+  return (Pack<float>::V)_mm256_set_ps(src[offset[7]], src[offset[6]], src[offset[5]], src[offset[4]],
+                                       src[offset[3]], src[offset[2]], src[offset[1]], src[offset[0]]);
+}
+inline Pack<double>::V gather_lanes(const double* src, const int* offset) {
+  return (Pack<double>::V)_mm256_set_pd(src[offset[3]], src[offset[2]], src[offset[1]], src[offset[0]]);
+}
+
+// max(a, b) with the x86 rule: b where either is NaN.
+inline Pack<float>::V max_of(Pack<float>::V a, Pack<float>::V b) {
+  return (Pack<float>::V)_mm256_max_ps(__m256(a), __m256(b));
+}
+inline Pack<double>::V max_of(Pack<double>::V a, Pack<double>::V b) {
+  return (Pack<double>::V)_mm256_max_pd(__m256d(a), __m256d(b));
 }
 inline bool any_lane(Pack<float>::V m) { return _mm256_movemask_ps(__m256(m)) != 0; }
 inline bool any_lane(Pack<double>::V m) { return _mm256_movemask_pd(__m256d(m)) != 0; }
@@ -161,6 +186,39 @@ inline Pack<float>::V abs_of(Pack<float>::V a) {
 }
 inline Pack<double>::V abs_of(Pack<double>::V a) {
   return (Pack<double>::V)_mm256_andnot_pd(_mm256_set1_pd(-0.0), __m256d(a));
+}
+
+// Columns j >= j0 of a[] (n×n, column-major) minus mult u_j: a[i, j] -= mult[i] * u[j]. Four
+// columns per pass share each load of mult[i] (one pass per column loaded it for every entry
+// and ran 8 instructions per update where this runs ~5, callgrind). Each entry gets the same
+// single multiply and subtract either way.
+template <int N, class R>
+inline void eliminate_columns(typename Pack<R>::V* a, int n_runtime, int j0, const typename Pack<R>::V* mult,
+                              const typename Pack<R>::V* u) {
+  using V = typename Pack<R>::V;
+  const int n = N > 0 ? N : n_runtime;
+  int j = j0;
+  for (; j + 4 <= n; j += 4) {
+    const V u0 = u[j], u1 = u[j + 1], u2 = u[j + 2], u3 = u[j + 3];
+    V* c0 = a + j * n;
+    V* c1 = c0 + n;
+    V* c2 = c1 + n;
+    V* c3 = c2 + n;
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i) {
+      const V m = mult[i];
+      c0[i] -= m * u0;
+      c1[i] -= m * u1;
+      c2[i] -= m * u2;
+      c3[i] -= m * u3;
+    }
+  }
+  for (; j < n; ++j) {
+    const V uj = u[j];
+    V* cj = a + j * n;
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i) cj[i] -= mult[i] * uj;
+  }
 }
 
 // Implicit-pivoting LU of the W column-major matrices in a[] (see the top of the file).
@@ -175,7 +233,7 @@ void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V*
                      typename Pack<R>::V* lapack = nullptr) {
   using V = typename Pack<R>::V;
   constexpr int W = Pack<R>::W;
-  constexpr int kMax = N > 0 ? N : kLanesLuMax;
+  constexpr int kMax = N > 0 ? N : kLanesMax;
   const int n = N > 0 ? N : n_runtime;
   const V zero = V{} * 0, one = zero + 1, minus_one = zero - 1;
   V used[kMax], is_p[kMax], prow[kMax], mult[kMax];
@@ -186,28 +244,25 @@ void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V*
     const V* col = a + k * n;
     // Pivot: the first unused row of largest |a[i, k]|. NaN counts as 0 and used rows as -1, so
     // every lane picks some unused row (NaN input is answered with NaN by the caller anyway).
-    V best = minus_one, p = zero;
+    V best = minus_one, p = zero, row = zero;
     DETEXP_UNROLL
-    for (int i = 0; i < n; ++i) {
-      V v = abs_of(col[i]);
-      v = select(as_mask(v == v), v, zero);
-      v = select(used[i], minus_one, v);
+    for (int i = 0; i < n; ++i, row += one) {
+      // max(NaN, 0) = 0 (the second operand wins on NaN), and a used row's all-ones bits are a
+      // NaN that no comparison prefers.
+      const V v = mask_or(max_of(abs_of(col[i]), zero), used[i]);
       const V bigger = as_mask(v > best);
-      best = select(bigger, v, best);
-      p = select(bigger, zero + R(i), p);
+      best = max_of(v, best);
+      p = select(bigger, row, p);
     }
     picked[k] = p;
-    DETEXP_UNROLL
-    for (int i = 0; i < n; ++i) {
-      is_p[i] = as_mask(p == R(i));
-      used[i] = mask_or(used[i], is_p[i]);
-    }
     // The pivot row's trailing part, u[k, j] for j >= k (and its multipliers, j < k, for
     // lapack). Small n: by masks over all n rows (exactly one is_p[i] is set per lane), n^3/2
     // and-or pairs in all; from n = 8 on, W scalar loads per column cost less (10-17% faster at
     // n = 12, 16, single-thread microbenchmark).
     const int j_first = lapack != nullptr ? 0 : k;
     if (n <= cpu_plan::kLanesMaskGatherMax) {
+      DETEXP_UNROLL
+      for (int i = 0; i < n; ++i) is_p[i] = as_mask(p == R(i));
       DETEXP_UNROLL
       for (int j = j_first; j < n; ++j) {
         const V* cj = a + j * n;
@@ -218,41 +273,45 @@ void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V*
         if (lapack != nullptr) lapack[k + j * n] = r;
       }
     } else {  // lane by lane
-      int row[W];
-      for (int l = 0; l < W; ++l) row[l] = static_cast<int>(p[l]);
+      int offset[W];  // of lane l's pivot entry within a column, in scalars
+      for (int l = 0; l < W; ++l) offset[l] = static_cast<int>(p[l]) * W + l;
       for (int j = j_first; j < n; ++j) {
-        const V* cj = a + j * n;
-        alignas(sizeof(V)) R r[W];
-        for (int l = 0; l < W; ++l) r[l] = cj[row[l]][l];
-        V v;
-        __builtin_memcpy(&v, r, sizeof(V));
+        const V v = gather_lanes(reinterpret_cast<const R*>(a + j * n), offset);
         if (j >= k) prow[j] = v;
         if (lapack != nullptr) lapack[k + j * n] = v;
       }
     }
     // A zero pivot means the unused part of the column is zero: no elimination (xGETF2). The
-    // multipliers of used rows (and of a zero pivot) are 0, so the update below leaves those rows
-    // unchanged: x - 0 * u = x while u is finite. Only an elimination that overflows makes u
-    // Inf; the callers detect that from a non-finite result and redo the matrix on its own.
+    // multipliers of used rows (the pivot row now among them, and all rows of a zero pivot) are
+    // 0, so the update below leaves those rows unchanged: x - 0 * u = x while u is finite. Only an
+    // elimination that overflows makes u Inf; the callers detect that from a non-finite result
+    // and redo the matrix on its own. Unused rows keep their multiplier in column k (L's entry).
+    // One pass over the rows marks the pivot row used and forms the multipliers.
     const V nonzero = as_mask(prow[k] != zero);
     V* ck = a + k * n;
-    if (any_lane(as_mask(abs_of(prow[k]) >= reciprocal_limit<R>()))) {  // see reciprocal_limit
+    const V inv_pivot = select(nonzero, one / prow[k], zero);
+    const V huge = as_mask(abs_of(prow[k]) >= reciprocal_limit<R>());  // see reciprocal_limit
+    if (any_lane(huge)) {
+      // Only the lanes with such a pivot divide, as lu_factor_small does for one matrix: a lane's
+      // result never depends on the other matrices of its group (batch invariance).
       DETEXP_UNROLL
-      for (int i = 0; i < n; ++i) mult[i] = select(used[i], zero, select(nonzero, ck[i] / prow[k], zero));
+      for (int i = 0; i < n; ++i) {
+        used[i] = mask_or(used[i], as_mask(p == R(i)));
+        mult[i] = select(used[i], zero, select(nonzero, select(huge, ck[i] / prow[k], ck[i] * inv_pivot), zero));
+        ck[i] = select(used[i], ck[i], mult[i]);
+      }
     } else {
-      const V inv_pivot = select(nonzero, one / prow[k], zero);
+      V row = zero;
       DETEXP_UNROLL
-      for (int i = 0; i < n; ++i) mult[i] = select(used[i], zero, ck[i] * inv_pivot);
+      for (int i = 0; i < n; ++i, row += one) {
+        const V u = mask_or(used[i], as_mask(p == row));
+        const V m = mask_andnot(u, ck[i] * inv_pivot);
+        used[i] = u;
+        mult[i] = m;
+        ck[i] = mask_or(mask_and(u, ck[i]), m);
+      }
     }
-    DETEXP_UNROLL
-    for (int i = 0; i < n; ++i) ck[i] = select(used[i], ck[i], mult[i]);
-    DETEXP_UNROLL
-    for (int j = k + 1; j < n; ++j) {
-      const V u = prow[j];
-      V* cj = a + j * n;
-      DETEXP_UNROLL
-      for (int i = 0; i < n; ++i) cj[i] -= mult[i] * u;
-    }
+    eliminate_columns<N, R>(a, n, k + 1, mult, prow);
   }
 }
 
@@ -262,14 +321,24 @@ struct Layout {
   int row_stride, col_stride;
 };
 
+// x / u_kk per lane: x * (1 / u_kk), except in the lanes where 1 / u_kk is subnormal (see
+// reciprocal_limit), which divide. `divide` is null when no lane of any k needs it, else
+// divide[k] masks those lanes: each lane does what it would alone (batch invariance).
+template <class V>
+inline V divided(V x, V u_kk, V inv_u_kk, const V* divide, int k) {
+  if (divide == nullptr) return x * inv_u_kk;
+  return select(divide[k], x / u_kk, x * inv_u_kk);
+}
+
 // Columns j0 .. j0+J-1 of x := scale * B^{-1} (see inverse_from_lu_lanes) in dot-product form:
 // each entry is accumulated in a register over k, and one load of an L or U entry serves J
 // columns. (The axpy form loads and stores every entry of the column at every step, 3 memory
 // accesses per multiply-add; those, not the arithmetic, bound it: 1.6-1.7x slower at n = 16.)
 template <int J, class R>
 inline void inverse_columns_lanes(const typename Pack<R>::V* lu, const typename Pack<R>::V* permf,
-                                  typename Pack<R>::V scale, const typename Pack<R>::V* inv_diag, bool divide,
-                                  int n, int j0, Layout out, typename Pack<R>::V* x) {
+                                  typename Pack<R>::V scale, const typename Pack<R>::V* inv_diag,
+                                  const typename Pack<R>::V* divide, int n, int j0, Layout out,
+                                  typename Pack<R>::V* x) {
   using V = typename Pack<R>::V;
   const V zero = V{} * 0;
   V* c[J];
@@ -291,7 +360,7 @@ inline void inverse_columns_lanes(const typename Pack<R>::V* lu, const typename 
       const V u = lu[i + k * n];
       for (int t = 0; t < J; ++t) acc[t] -= u * c[t][k * rs];
     }
-    for (int t = 0; t < J; ++t) c[t][i * rs] = divide ? acc[t] / lu[i + i * n] : acc[t] * inv_diag[i];
+    for (int t = 0; t < J; ++t) c[t][i * rs] = divided(acc[t], lu[i + i * n], inv_diag[i], divide, i);
   }
 }
 
@@ -299,8 +368,8 @@ inline void inverse_columns_lanes(const typename Pack<R>::V* lu, const typename 
 // form keeps a column in registers, which beats the dot-product form at these sizes.
 template <int N, class R>
 void inverse_unrolled_lanes(const typename Pack<R>::V* lu, const typename Pack<R>::V* permf,
-                            typename Pack<R>::V scale, const typename Pack<R>::V* inv_diag, bool divide, Layout out,
-                            typename Pack<R>::V* x) {
+                            typename Pack<R>::V scale, const typename Pack<R>::V* inv_diag,
+                            const typename Pack<R>::V* divide, Layout out, typename Pack<R>::V* x) {
   using V = typename Pack<R>::V;
   const V zero = V{} * 0;
   for (int j = 0; j < N; ++j) {
@@ -314,7 +383,7 @@ void inverse_unrolled_lanes(const typename Pack<R>::V* lu, const typename Pack<R
     }
     DETEXP_UNROLL
     for (int k = N - 1; k >= 0; --k) {
-      c[k] = divide ? c[k] / lu[k + k * N] : c[k] * inv_diag[k];
+      c[k] = divided(c[k], lu[k + k * N], inv_diag[k], divide, k);
       DETEXP_UNROLL
       for (int i = 0; i < k; ++i) c[i] -= lu[i + k * N] * c[k];
     }
@@ -332,12 +401,14 @@ void inverse_from_lu_lanes(const typename Pack<R>::V* lu, const typename Pack<R>
   using V = typename Pack<R>::V;
   const int n = N > 0 ? N : n_runtime;
   const V one = V{} * 0 + 1;
-  V inv_diag[N > 0 ? N : kLanesLuMax];
-  bool divide = false;  // a diagonal entry with a subnormal reciprocal: see reciprocal_limit
+  V inv_diag[N > 0 ? N : kLanesMax], huge[N > 0 ? N : kLanesMax];
+  bool any_huge = false;  // a diagonal entry with a subnormal reciprocal: see reciprocal_limit
   for (int k = 0; k < n; ++k) {
     inv_diag[k] = one / lu[k + k * n];
-    divide |= any_lane(as_mask(abs_of(lu[k + k * n]) >= reciprocal_limit<R>()));
+    huge[k] = as_mask(abs_of(lu[k + k * n]) >= reciprocal_limit<R>());
+    any_huge |= any_lane(huge[k]);
   }
+  const V* divide = any_huge ? huge : nullptr;
   if constexpr (N > 0) {
     inverse_unrolled_lanes<N, R>(lu, permf, scale, inv_diag, divide, out, x);
   } else {
@@ -365,11 +436,13 @@ inline typename Pack<R>::V pick_lanes(const typename Pack<R>::V* col, typename P
   return r;
 }
 
+// The working set of a group: n x n vectors twice (2 x 8 x 16 KB for float32 n = 64: on the heap,
+// allocated once per batch).
 template <class R>
-struct alignas(32) GroupBuffers {
-  typename Pack<R>::V a[kLanesLuMax * kLanesLuMax];
-  typename Pack<R>::V b[kLanesLuMax * kLanesLuMax];
-  typename Pack<R>::V perm[kLanesLuMax];
+struct GroupBuffers {
+  static constexpr int W = Pack<R>::W;
+  explicit GroupBuffers(int n) : a(static_cast<std::size_t>(n) * n), b(static_cast<std::size_t>(n) * n), perm(n) {}
+  std::vector<typename Pack<R>::V> a, b, perm;
 };
 
 // One group of W matrices: sign/logabsdet, and the factors into lu/perm (LAPACK layout) unless
@@ -380,13 +453,16 @@ void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad
   const int n = N > 0 ? N : n_runtime;
   const index_t nn = static_cast<index_t>(n) * n;
   using V = typename Pack<R>::V;
-  load_lanes(in, nn, static_cast<int>(nn), buf.a);
+  V* a = buf.a.data();
+  V* b = buf.b.data();
+  load_lanes(in, nn, static_cast<int>(nn), a);
   prefetch_next_group(in, nn);
-  // Lanes whose input holds Inf or NaN (x - x != 0) answer NaN, whatever the elimination does.
-  V finite = as_mask(buf.a[0] == buf.a[0]);
-  for (index_t e = 0; e < nn; ++e) finite = mask_and(finite, as_mask(buf.a[e] - buf.a[e] == V{} * 0));
+  // Lanes whose input holds Inf or NaN (x - x != 0) get their value below, not from this
+  // elimination (NaN for NaN; slogdet_with_infinities for ±Inf).
+  V finite = as_mask(a[0] == a[0]);
+  for (index_t e = 0; e < nn; ++e) finite = mask_and(finite, as_mask(a[e] - a[e] == V{} * 0));
   const bool keep = lu != nullptr;
-  lu_factor_lanes<N, R>(buf.a, n, buf.perm, keep ? buf.b : nullptr);
+  lu_factor_lanes<N, R>(a, n, buf.perm.data(), keep ? b : nullptr);
   // The sign of each lane's permutation, (-1)^(number of inversions), for all lanes at once (the
   // per-lane cycle walk of permutation_parity was a quarter of this function at n = 16, perf).
   V odd = V{} * 0;
@@ -397,24 +473,29 @@ void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad
   }
   // U's diagonal, lanes-parallel: u_kk sits in the row picked at step k (in buf.b already when
   // the factors are kept). Then the factors leave through vector stores.
-  V diag[kLanesFactorMax];
+  V diag[kLanesMax];
   DETEXP_UNROLL
-  for (int k = 0; k < n; ++k) diag[k] = keep ? buf.b[k + k * n] : pick_lanes<R>(buf.a + k * n, buf.perm[k]);
-  if (keep) store_lanes(buf.b, static_cast<int>(nn), nn, lu);
+  for (int k = 0; k < n; ++k) diag[k] = keep ? b[k + k * n] : pick_lanes<R>(a + k * n, buf.perm[k]);
+  if (keep) store_lanes(b, static_cast<int>(nn), nn, lu);
   for (int l = 0; l < W; ++l) {
-    int p[kLanesFactorMax];
+    int p[kLanesMax];
     DETEXP_UNROLL
     for (int i = 0; i < n; ++i) p[i] = static_cast<int>(buf.perm[i][l]);
     if (keep) std::copy(p, p + n, perm + l * n);
     const bool lane_finite = finite[l] != R(0);  // all-ones bits: a NaN, not 0
     const int parity = odd[l] != R(0) ? -1 : 1;  // all-ones bits (a NaN) where odd
     const R* lane_diag = reinterpret_cast<const R*>(diag) + l;  // stride W
+    const R* lane_in = in + l * nn;
+    const bool lane_infinities = !lane_finite && infinities_without_nan(lane_in, nn);
     SlogdetValue<R> v = slogdet_from_diagonal<0>(lane_diag, W, parity, n, lane_finite);
-    if (lane_finite && !(v.logabsdet - v.logabsdet == R(0)) && v.sign != R(0)) {
+    if (lane_infinities) {
+      std::vector<R> scratch(lane_in, lane_in + nn);
+      v = slogdet_with_infinities(scratch.data(), n, p);
+    } else if (lane_finite && !(v.logabsdet - v.logabsdet == R(0)) && v.sign != R(0)) {
       // The elimination overflowed: redo this matrix alone, with row swaps (see lu_factor_lanes).
-      R scratch[kLanesFactorMax * kLanesFactorMax];
-      R* f = keep ? lu + l * nn : scratch;
-      std::copy(in + l * nn, in + (l + 1) * nn, f);
+      std::vector<R> scratch(keep ? 0 : nn);
+      R* f = keep ? lu + l * nn : scratch.data();
+      std::copy(lane_in, lane_in + nn, f);
       v = slogdet_inplace(f, n, keep ? perm + l * n : p);
     }
     sign[l] = v.sign;
@@ -432,7 +513,7 @@ void inverse_group(const R* lu, const int* perm, const R* k, int n_runtime, bool
   constexpr int W = Pack<R>::W;
   const int n = N > 0 ? N : n_runtime;
   const index_t nn = static_cast<index_t>(n) * n;
-  load_lanes(lu, nn, static_cast<int>(nn), buf.a);
+  load_lanes(lu, nn, static_cast<int>(nn), buf.a.data());
   prefetch_next_group(lu, nn);
   for (int i = 0; i < n; ++i) {
     for (int l = 0; l < W; ++l) buf.perm[i][l] = static_cast<R>(perm[l * n + i]);
@@ -443,28 +524,56 @@ void inverse_group(const R* lu, const int* perm, const R* k, int n_runtime, bool
   }
   // Row-major B^{-1} holds the transpose's entries in column-major order: out_l = k_l B_l^{-T}.
   const Layout layout = transpose ? Layout{n, 1} : Layout{1, n};
-  inverse_from_lu_lanes<N, R>(buf.a, buf.perm, scale, n, layout, buf.b);
-  store_lanes(buf.b, static_cast<int>(nn), nn, out);
+  inverse_from_lu_lanes<N, R>(buf.a.data(), buf.perm.data(), scale, n, layout, buf.b.data());
+  store_lanes(buf.b.data(), static_cast<int>(nn), nn, out);
+}
+
+// W matrices standing for the last r < W of a batch: those r, then W - r identity matrices (or
+// their factors: L = U = I, perm = identity), so that the tail runs the group code too.
+template <class R>
+std::vector<R> padded_with_identity(const R* src, int r, int n) {
+  constexpr int W = Pack<R>::W;
+  const index_t nn = static_cast<index_t>(n) * n;
+  std::vector<R> out(W * nn, R(0));
+  std::copy(src, src + r * nn, out.begin());
+  for (int l = r; l < W; ++l) {
+    for (int i = 0; i < n; ++i) out[l * nn + i * (n + 1)] = R(1);
+  }
+  return out;
+}
+
+inline std::vector<int> padded_identity_perm(const int* perm, int r, int n, int w) {
+  std::vector<int> out(static_cast<std::size_t>(w) * n);
+  std::copy(perm, perm + r * n, out.begin());
+  for (int l = r; l < w; ++l) {
+    for (int i = 0; i < n; ++i) out[l * n + i] = i;
+  }
+  return out;
 }
 
 }  // namespace lanes
 
-// Runs group(N, i, buf) for i = 0, W, 2W, ... while a whole group of W matrices remains, with
-// N = n fixed at compile time for n <= 8 (0 otherwise), when T is real and n <= max_n; returns
-// the index of the first matrix left for the per-matrix path.
-template <class T, class Group>
-index_t for_each_lane_group(index_t count, int n, int max_n, Group&& group) {
-  index_t i = 0;
-  if constexpr (!is_complex<T>::value) {
-    if (n > 0 && n <= max_n) {
-      constexpr int W = lanes::Pack<T>::W;
-      lanes::GroupBuffers<T> buf;
-      with_fixed_size(n, [&](auto fixed) {
-        for (; i + W <= count; i += W) group(fixed, i, buf);
-      });
-    }
+// Runs group(N, g, buf) for g = 0, W, 2W, ... over the whole groups of W matrices, then
+// tail(N, g, r, buf) for the r < W matrices left, with N = n fixed at compile time for n <= 8
+// (0 otherwise), when T is real and 0 < n <= max_n; returns false (nothing run) otherwise.
+// The tail pads its group with identity matrices (padded_with_identity) instead of taking the
+// per-matrix path, so every matrix gets the same arithmetic wherever it sits in the batch, and
+// whatever the batch size or the sharding over threads: the results are batch invariant.
+template <class T, class Group, class Tail>
+bool for_each_lane_group(index_t count, int n, int max_n, Group&& group, Tail&& tail) {
+  if constexpr (is_complex<T>::value) {
+    return false;
+  } else {
+    if (n <= 0 || n > max_n) return false;
+    constexpr int W = lanes::Pack<T>::W;
+    lanes::GroupBuffers<T> buf(n);
+    with_fixed_size(n, [&](auto fixed) {
+      index_t g = 0;
+      for (; g + W <= count; g += W) group(fixed, g, buf);
+      if (g < count) tail(fixed, g, static_cast<int>(count - g), buf);
+    });
+    return true;
   }
-  return i;
 }
 
 // slogdet of `count` contiguous row-major n×n matrices (each factored as its transpose, see
@@ -475,14 +584,31 @@ void slogdet_batch(const T* in, index_t count, int n, T* lu, int* perm, T* sign,
   DETEXP_USE_AVX512(slogdet_batch(in, count, n, lu, perm, sign, lad));
   const index_t nn = static_cast<index_t>(n) * n;
   const bool keep = lu != nullptr;
-  index_t i = for_each_lane_group<T>(count, n, kLanesFactorMax, [&](auto fixed, index_t g, auto& buf) {
-    lanes::slogdet_group<decltype(fixed)::value, T>(in + g * nn, n, keep ? lu + g * nn : nullptr,
-                                                     keep ? perm + g * n : nullptr, sign + g, lad + g, buf);
-  });
-  if (i == count) return;
+  const bool lanes_ran = for_each_lane_group<T>(
+      count, n, kLanesFactorMax,
+      [&](auto fixed, index_t g, auto& buf) {
+        lanes::slogdet_group<decltype(fixed)::value, T>(in + g * nn, n, keep ? lu + g * nn : nullptr,
+                                                         keep ? perm + g * n : nullptr, sign + g, lad + g, buf);
+      },
+      [&](auto fixed, index_t g, int r, auto& buf) {
+        constexpr int W = std::decay_t<decltype(buf)>::W;  // (dependent: not instantiated for complex T)
+        const std::vector<T> a = lanes::padded_with_identity(in + g * nn, r, n);
+        std::vector<T> f(keep ? W * nn : 0);
+        std::vector<int> p(keep ? W * n : 0);
+        T s[W], l[W];
+        lanes::slogdet_group<decltype(fixed)::value, T>(a.data(), n, keep ? f.data() : nullptr,
+                                                         keep ? p.data() : nullptr, s, l, buf);
+        std::copy(s, s + r, sign + g);
+        std::copy(l, l + r, lad + g);
+        if (keep) {
+          std::copy(f.begin(), f.begin() + r * nn, lu + g * nn);
+          std::copy(p.begin(), p.begin() + r * n, perm + g * n);
+        }
+      });
+  if (lanes_ran) return;
   std::vector<T> scratch(keep ? 0 : nn);
   std::vector<int> perm_scratch(keep ? 0 : n);
-  for (; i < count; ++i) {
+  for (index_t i = 0; i < count; ++i) {
     T* f = keep ? lu + i * nn : scratch.data();
     std::copy(in + i * nn, in + (i + 1) * nn, f);
     const SlogdetValue<T> v = slogdet_inplace(f, n, keep ? perm + i * n : perm_scratch.data());
@@ -491,17 +617,36 @@ void slogdet_batch(const T* in, index_t count, int n, T* lu, int* perm, T* sign,
   }
 }
 
+// The lanes inverse over a batch (see lanes::inverse_group); false where it does not apply.
+template <class T>
+bool inverse_batch_lanes(const T* lu, const int* perm, const T* k, index_t count, int n, bool transpose, T* out) {
+  const index_t nn = static_cast<index_t>(n) * n;
+  return for_each_lane_group<T>(
+      count, n, kLanesInverseMax,
+      [&](auto fixed, index_t g, auto& buf) {
+        lanes::inverse_group<decltype(fixed)::value, T>(lu + g * nn, perm + g * n, transpose ? k + g : nullptr, n,
+                                                        transpose, out + g * nn, buf);
+      },
+      [&](auto fixed, index_t g, int r, auto& buf) {
+        constexpr int W = std::decay_t<decltype(buf)>::W;  // (dependent: not instantiated for complex T)
+        const std::vector<T> f = lanes::padded_with_identity(lu + g * nn, r, n);
+        const std::vector<int> p = lanes::padded_identity_perm(perm + g * n, r, n, W);
+        T scale[W];
+        for (int l = 0; l < W; ++l) scale[l] = transpose && l < r ? k[g + l] : T(1);
+        std::vector<T> x(W * nn);
+        lanes::inverse_group<decltype(fixed)::value, T>(f.data(), p.data(), scale, n, transpose, x.data(), buf);
+        std::copy(x.begin(), x.begin() + r * nn, out + g * nn);
+      });
+}
+
 // out[i] = k[i] * A_i^{-H} (row-major) from the factors of slogdet_batch: the slogdet backward.
 template <class T>
 void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, index_t count, int n, T* out) {
   DETEXP_USE_AVX512(scaled_inverse_adjoint_batch(lu, perm, k, count, n, out));
+  if (inverse_batch_lanes(lu, perm, k, count, n, true, out)) return;
   const index_t nn = static_cast<index_t>(n) * n;
-  index_t i = for_each_lane_group<T>(count, n, kLanesLuMax, [&](auto fixed, index_t g, auto& buf) {
-    lanes::inverse_group<decltype(fixed)::value, T>(lu + g * nn, perm + g * n, k + g, n, true, out + g * nn, buf);
-  });
-  if (i == count) return;
   std::vector<T> scratch(nn);
-  for (; i < count; ++i) {
+  for (index_t i = 0; i < count; ++i) {
     scaled_inverse_adjoint_from_lu(lu + i * nn, perm + i * n, n, k[i], scratch.data(), out + i * nn);
   }
 }
@@ -512,15 +657,12 @@ void scaled_inverse_adjoint_batch(const T* lu, const int* perm, const T* k, inde
 template <class T>
 void inverse_from_lu_batch(const T* lu, const int* perm, index_t count, int n, T* inv) {
   DETEXP_USE_AVX512(inverse_from_lu_batch(lu, perm, count, n, inv));
+  if (inverse_batch_lanes<T>(lu, perm, nullptr, count, n, false, inv)) return;
   const index_t nn = static_cast<index_t>(n) * n;
-  index_t i = for_each_lane_group<T>(count, n, kLanesLuMax, [&](auto fixed, index_t g, auto& buf) {
-    lanes::inverse_group<decltype(fixed)::value, T>(lu + g * nn, perm + g * n, nullptr, n, false, inv + g * nn, buf);
-  });
-  if (i == count) return;
   // n > kSmallLuMax works in `scratch` already; smaller n solves column by column out of lu, so
   // the result goes through `result` first.
   std::vector<T> scratch(n > kSmallLuMax ? nn : 0), result(n > kSmallLuMax ? 0 : nn);
-  for (; i < count; ++i) {
+  for (index_t i = 0; i < count; ++i) {
     if (n > kSmallLuMax) {
       inverse_from_lu(lu + i * nn, perm + i * n, n, scratch.data(), inv + i * nn);
     } else {

@@ -19,10 +19,12 @@ constexpr int kLuFullColumnsMax = 24;
 // Eigen from n = 25. [lu-right-looking]
 template <class T>
 constexpr int kLuRightLookingMax = std::is_same<T, std::complex<float>>::value ? kLuFullColumnsMax : 40;
-// Real batches of up to this n factor 8 / 4 matrices per AVX register (one per lane). [lanes]
-constexpr int kLanesFactorMax = 16;
-// ... and the inverse / the backward in lanes up to this n. [lanes]
-constexpr int kLanesInverseMax = 24;
+// Real batches of up to this n factor 8 / 4 matrices per AVX register (one per lane): four
+// columns per pass keep the lanes ahead of the per-matrix paths to n = 64. [lanes]
+constexpr int kLanesFactorMax = 64;
+// ... and the inverse / the backward in lanes up to this n (at 64 a group's working set leaves
+// L2). [lanes]
+constexpr int kLanesInverseMax = 48;
 // Below this n the lanes gather pivot rows with masks, from it by scalar loads. [lanes]
 constexpr int kLanesMaskGatherMax = 7;
 // From this n the backward forms L^{-1} in column blocks of kInverseBlock (n^3/3 flops). [inverse-blocks]

@@ -21,14 +21,25 @@
 // adjugate.h
 #define DETEXP_ADJUGATE_ENTRY_POINTS(X, T, R) X(T, adjugate, (const T* b, int n, T* out), (b, n, out))
 
+// batch_matmul.h
+#define DETEXP_BATCH_MATMUL_ENTRY_POINTS(X, T, R)                                                             \
+  X(T, matmul_batch, (const T* a, const T* b, std::int64_t count, int n, bool adjoint_a, bool adjoint_b, T* c), \
+    (a, b, count, n, adjoint_a, adjoint_b, c))
+
 // expm.h
 #define DETEXP_EXPM_ENTRY_POINTS(X, T, R)                                                                     \
   X(T, expm_matrix, (const T* a, int n, T* out, int* choice), (a, n, out, choice))                            \
   X(T, expm_frechet_matrix, (const T* a, const T* e, int n, T* r, T* l), (a, e, n, r, l))                     \
   X(T, expm_frechet_adjoint_matrix, (const T* a, const T* g, int n, int choice, T* out), (a, g, n, choice, out))
 
-#define DETEXP_CORE_ENTRY_POINTS(X, T, R)                                                                     \
-  DETEXP_BATCH_LU_ENTRY_POINTS(X, T, R) DETEXP_ADJUGATE_ENTRY_POINTS(X, T, R) DETEXP_EXPM_ENTRY_POINTS(X, T, R)
+// The two families, each instantiated in translation units of its own (cc/core/instances/lu_*.cc,
+// expm_*.cc): the log-determinant family (LU, inverse, adjugate, the gradients' products) and the
+// matrix exponential.
+#define DETEXP_LU_FAMILY_ENTRY_POINTS(X, T, R) \
+  DETEXP_BATCH_LU_ENTRY_POINTS(X, T, R) DETEXP_ADJUGATE_ENTRY_POINTS(X, T, R) DETEXP_BATCH_MATMUL_ENTRY_POINTS(X, T, R)
+#define DETEXP_EXPM_FAMILY_ENTRY_POINTS(X, T, R) DETEXP_EXPM_ENTRY_POINTS(X, T, R)
+
+#define DETEXP_CORE_ENTRY_POINTS(X, T, R) DETEXP_LU_FAMILY_ENTRY_POINTS(X, T, R) DETEXP_EXPM_FAMILY_ENTRY_POINTS(X, T, R)
 
 // X(T, R) for the four dtypes.
 #define DETEXP_CORE_FOR_EACH_DTYPE(X)                                                                         \

@@ -10,6 +10,7 @@
 #include <complex>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "cpu_plan.h"
 #include "eigen_kernels.h"
@@ -150,26 +151,30 @@ void inverse_from_lu_full_columns(const T* lu, const int* perm, int n, T* x) {
   }
 }
 
-template <class T>
-SlogdetValue<T> slogdet_inplace_eigen(T* a, int n, int* perm) {
-  const bool finite = all_finite(a, static_cast<index_t>(n) * n);
-  eigen_kernels::partial_pivot_lu(a, n, perm);
-  return slogdet_from_parity<0>(a, permutation_parity(perm, n), n, finite);
-}
-
-// Factors the n×n column-major matrix a[] in place and returns its sign and log|det|.
+// Factors the n×n column-major matrix a[] in place and returns its sign and log|det|. Real input
+// with ±Inf but no NaN gets its value from slogdet_with_infinities (on a copy: a[] still receives
+// the factors of B, which the gradient ops read); other non-finite input gives NaN.
 template <class T>
 SlogdetValue<T> slogdet_inplace(T* a, int n, int* perm) {
   if (n == 0) return {T(1), real_t<T>(0)};
-  if (n > cpu_plan::kLuRightLookingMax<T>) return slogdet_inplace_eigen(a, n, perm);
-  const bool finite = all_finite(a, static_cast<index_t>(n) * n);
+  const index_t nn = static_cast<index_t>(n) * n;
+  const bool finite = all_finite(a, nn);
+  std::vector<T> with_infinities;
+  if (!finite && infinities_without_nan(a, nn)) with_infinities.assign(a, a + nn);
   int parity;
-  if (n > kSmallLuMax) {
+  if (n > cpu_plan::kLuRightLookingMax<T>) {
+    eigen_kernels::partial_pivot_lu(a, n, perm);
+    parity = permutation_parity(perm, n);
+  } else if (n > kSmallLuMax) {
     parity = lu_factor_right_looking(a, n, perm);
   } else if (n > cpu_plan::kLuFixedMax) {
     parity = lu_factor_full_columns(a, n, perm);
   } else {
     parity = with_fixed_size(n, [&](auto fixed) { return lu_factor_small<decltype(fixed)::value>(a, n, perm); });
+  }
+  if (!with_infinities.empty()) {
+    std::vector<int> scratch(n);
+    return slogdet_with_infinities(with_infinities.data(), n, scratch.data());
   }
   return slogdet_from_parity<0>(a, parity, n, finite);
 }

@@ -237,4 +237,48 @@ DETEXP_HD bool all_finite(const T* a, index_t count) {
   return total == R(0);
 }
 
+// True for a real matrix with ±Inf entries but no NaN: the input slogdet_with_infinities answers.
+// (Complex input with Inf gives NaN, like NaN input: which of ±inf, NaN its elimination yields
+// depends on how complex products of infinities are rounded, C99 Annex G on the host and plain
+// formulas on the GPU, so there is no one answer to match.) Call it for non-finite input only.
+template <class T>
+DETEXP_HD bool infinities_without_nan(const T* a, index_t count) {
+  if constexpr (is_complex<T>::value) {
+    return false;
+  } else {
+    for (index_t i = 0; i < count; ++i) {
+      if (a[i] != a[i]) return false;
+    }
+    return true;
+  }
+}
+
+// sign and log|det| of a real matrix holding ±Inf but no NaN: the answer LAPACK's xGETF2 gives
+// for A itself (rows interchanged, as NumPy and tf.linalg factor it), e.g. ±inf for a 5×5 with
+// +inf in a corner and a finite nonzero minor. With infinite entries the order of the elimination
+// decides between ±inf and NaN (inf - inf, 0 * inf), and the fast paths factor B = A^T (see the
+// top of this file) in orders of their own; every path (lanes, unrolled, blocked, the GPU kernels)
+// calls this one function instead, so they all agree. Rows are chosen by the first largest |a_ik|
+// (a NaN that the elimination produces never wins, as in LAPACK's IxAMAX); multipliers are
+// a_ik * (1 / a_kk) (a_ik / a_kk beyond reciprocal_limit); an exactly zero pivot makes the
+// determinant 0 (LAPACK's info > 0; NumPy's sign 0, logabsdet -inf); otherwise a NaN on U's
+// diagonal makes both outputs NaN.
+//
+// `a` is B = A^T column-major (i.e. A row-major), n×n; it is overwritten (transposed in place to
+// A column-major, then factored by lu_factor_small). `perm` is scratch for n ints.
+template <class T>
+DETEXP_HD SlogdetValue<T> slogdet_with_infinities(T* a, int n, int* perm) {
+  for (int j = 1; j < n; ++j) {
+    for (int i = 0; i < j; ++i) {
+      const T t = a[i + static_cast<index_t>(j) * n];
+      a[i + static_cast<index_t>(j) * n] = a[j + static_cast<index_t>(i) * n];
+      a[j + static_cast<index_t>(i) * n] = t;
+    }
+  }
+  const int parity = lu_factor_small<0>(a, n, perm);
+  SlogdetValue<T> v = slogdet_from_parity<0>(a, parity, n, true);
+  if (v.logabsdet != v.logabsdet) v.sign = make_scalar<T>(quiet_nan<real_t<T>>());
+  return v;
+}
+
 }  // namespace detexp

@@ -19,6 +19,8 @@ constexpr char kExpmTarget[] = "detexp_expm";
 constexpr char kExpmFrechetTarget[] = "detexp_expm_frechet";
 // Detexp>ExpmGrad: (a, g, choice) -> L(a^H, g).
 constexpr char kExpmGradTarget[] = "detexp_expm_grad";
+// Detexp>MatMul: (a, b) -> a b; the lowering forms the adjoints the op's attributes ask for first.
+constexpr char kMatMulTarget[] = "detexp_mat_mul";
 // Detexp>ExpmMultiply: (a, b, t) -> (exp(t a) b, choice); its backward (a, b, t, g, choice) -> grads.
 constexpr char kExpmMultiplyTarget[] = "detexp_expm_multiply";
 constexpr char kExpmMultiplyGradTarget[] = "detexp_expm_multiply_grad";

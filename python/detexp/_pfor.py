@@ -27,6 +27,8 @@ _pfor.RegisterPFor("Detexp>InverseFromLu")(_batched(lambda lu, perm, a, T: _ops.
 _pfor.RegisterPFor("Detexp>SlogdetBackward")(
     _batched(lambda lu, perm, a, k, T: _ops.detexp_slogdet_backward(lu, perm, a, k)))
 _pfor.RegisterPFor("Detexp>Adjugate")(_batched(lambda a, T: _ops.detexp_adjugate(a)))
+_pfor.RegisterPFor("Detexp>MatMul")(_batched(
+    lambda a, b, T, adjoint_a, adjoint_b: _ops.detexp_mat_mul(a, b, adjoint_a=adjoint_a, adjoint_b=adjoint_b)))
 _pfor.RegisterPFor("Detexp>Expm")(_batched(lambda a, T: _ops.detexp_expm(a)))
 _pfor.RegisterPFor("Detexp>ExpmFrechet")(_batched(lambda a, e, T: _ops.detexp_expm_frechet(a, e)))
 _pfor.RegisterPFor("Detexp>ExpmGrad")(_batched(lambda a, g, choice, T: _ops.detexp_expm_grad(a, g, choice)))

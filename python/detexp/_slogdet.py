@@ -28,6 +28,12 @@ _ops = load_ops()
 FACTORS_UNUSED = "_detexp_factors_unused"
 
 
+def _matmul(a, b, adjoint_a=False, adjoint_b=False):
+    """op(a) op(b) for batches [..., n, n] of one shape: Detexp>MatMul, whose result for a matrix
+    does not depend on the batch it sits in (TF's BatchMatMul's does on the CPU; see
+    cc/core/batch_matmul.h). Under XLA it is a custom call to the same code (cc/xla/matmul_*)."""
+    return _ops.detexp_mat_mul(a, b, adjoint_a=adjoint_a, adjoint_b=adjoint_b)
+
 # The XLA lowerings of InverseFromLu and SlogdetBackward may write their result into the factors'
 # buffer (as the TF kernels do with forward_input_or_allocate_output) where the factors are this
 # graph's own intermediate; a function's parameter (the factors a tf.function's forward hands its
@@ -55,6 +61,22 @@ def _from_lu(op_fn, lu, *args):
     return out
 
 
+# TF's CPU kernels evaluate elementwise functions with Eigen's packet code and finish the last
+# (size mod packet size) elements with the scalar function, which rounds exp and log differently:
+# a matrix's det would then depend on whether it sits in the batch's tail. Padding the flat
+# tensor to a multiple of 16 elements (every packet size up to AVX-512's 16 floats; Eigen aligns
+# its thread blocks to packets) sends every element through the same code. GPU kernels compute
+# every element alike anyway.
+_PACKET_MULTIPLE = 16
+
+
+def _elementwise_batch_invariant(fn, x):
+    flat = tf.reshape(x, [-1])
+    size = tf.size(flat)
+    padded = tf.pad(flat, [[0, (-size) % _PACKET_MULTIPLE]])
+    return tf.reshape(fn(padded)[:size], tf.shape(x))
+
+
 def slogdet(a, name=None):
     """Sign and natural log of |det(a)| for a batch of square matrices.
 
@@ -66,8 +88,10 @@ def slogdet(a, name=None):
       complex number det/|det| for complex input. `logabsdet` is real (float32/float64 for complex
       input, like numpy.linalg.slogdet and torch; unlike tf.linalg.slogdet), so that
       det(a) = sign * exp(logabsdet) without overflow.
-    Edge cases: singular a gives sign 0 and logabsdet -inf; any NaN or Inf entry gives NaN for
-      both; n = 0 gives sign 1 and logabsdet 0; an empty batch gives empty outputs.
+    Edge cases: singular a gives sign 0 and logabsdet -inf; any NaN entry gives NaN for both;
+      real ±Inf entries give what LAPACK's getrf order gives (as tf.linalg.det and NumPy; complex
+      Inf: NaN); n = 0 gives sign 1 and logabsdet 0; an empty batch gives empty outputs. A
+      matrix's results (and gradients) have the same bits whatever batch it sits in.
     Gradient: d logabsdet/da = inv(a)^H, computed from the LU factors of the forward (no second
       factorization); gradients of every order are available.
     """
@@ -98,16 +122,18 @@ def logdet(a, name=None):
             # by atan2 rather than tf.math.log: log's second derivative goes through ReciprocalGrad,
             # whose XLA kernel omits the complex conjugate (TF 2.21), so Hessians under jit_compile
             # came out wrong; atan2's derivatives are real.
-            out = tf.complex(lad, tf.math.atan2(tf.math.imag(sign), tf.math.real(sign)))
+            arg = _elementwise_batch_invariant(lambda s: tf.math.atan2(tf.math.imag(s), tf.math.real(s)), sign)
+            out = tf.complex(lad, arg)
         else:
-            out = lad + tf.math.log(sign)  # log(-1) = NaN, log(0) = -inf: the real edge cases
+            # log(-1) = NaN, log(0) = -inf: the real edge cases
+            out = lad + _elementwise_batch_invariant(tf.math.log, sign)
         return _checks.cast_back(out, back)
 
 
 @tf.custom_gradient
 def _det_with_adjugate_grad(a):
     sign, lad, _, _ = _slogdet_with_lu(a, factors=False)
-    d = sign * tf.exp(tf.cast(lad, a.dtype))
+    d = sign * tf.cast(_elementwise_batch_invariant(tf.exp, lad), a.dtype)  # exp(x + 0i) = exp(x) + 0i
 
     def grad(g):
         return g[..., None, None] * tf.linalg.adjoint(_ops.detexp_adjugate(a))
@@ -177,7 +203,7 @@ def _slogdet_backward_grad(op, g):
     # grad_a = -k X^H g^H X^H and grad_k = sum(g * conj(X^H)).
     lu, perm, a, k = op.inputs
     x_h = tf.linalg.adjoint(_from_lu(_ops.detexp_inverse_from_lu, lu, perm, a))
-    grad_a = -k[..., None, None] * tf.matmul(x_h, tf.matmul(g, x_h, adjoint_a=True))
+    grad_a = -k[..., None, None] * _matmul(x_h, _matmul(g, x_h, adjoint_a=True))
     grad_k = tf.reduce_sum(g * tf.math.conj(x_h), axis=[-2, -1])
     return None, None, grad_a, grad_k
 
@@ -185,7 +211,7 @@ def _slogdet_backward_grad(op, g):
 @tf.RegisterGradient("Detexp>InverseFromLu")
 def _inverse_from_lu_grad(op, g):
     x_h = tf.linalg.adjoint(op.outputs[0])
-    return None, None, -tf.matmul(x_h, tf.matmul(g, x_h))
+    return None, None, -_matmul(x_h, _matmul(g, x_h))
 
 
 @tf.RegisterGradient("Detexp>Adjugate")
@@ -194,4 +220,18 @@ def _adjugate_grad(op, g):
     y_h = tf.linalg.adjoint(op.outputs[0])
     x_h = tf.linalg.adjoint(inverse(a))
     trace_term = tf.reduce_sum(g * tf.math.conj(tf.linalg.adjoint(x_h)), axis=[-2, -1])
-    return trace_term[..., None, None] * y_h - tf.matmul(y_h, tf.matmul(g, x_h))
+    return trace_term[..., None, None] * y_h - _matmul(y_h, _matmul(g, x_h))
+
+
+@tf.RegisterGradient("Detexp>MatMul")
+def _matmul_grad(op, g):
+    # TF's BatchMatMul gradients, with the same batch-invariant product (any order follows).
+    a, b = op.inputs
+    adj_a, adj_b = op.get_attr("adjoint_a"), op.get_attr("adjoint_b")
+    if not adj_a and not adj_b:
+        return _matmul(g, b, adjoint_b=True), _matmul(a, g, adjoint_a=True)
+    if not adj_a:
+        return _matmul(g, b), _matmul(g, a, adjoint_a=True)
+    if not adj_b:
+        return _matmul(b, g, adjoint_b=True), _matmul(a, g)
+    return _matmul(b, g, adjoint_a=True, adjoint_b=True), _matmul(g, a, adjoint_a=True, adjoint_b=True)

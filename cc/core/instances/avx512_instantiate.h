@@ -1,6 +1,7 @@
-// The AVX-512 copy of cc/core's entry points for one dtype (see cc/core/avx512.h), compiled with
-// AVX-512 flags (CMakeLists.txt). cc/core and Eigen are renamed for this translation unit alone;
-// the functions declared by avx512.h forward to the renamed templates.
+// The AVX-512 copy of cc/core's entry points for one dtype and family (see instantiate.h and
+// cc/core/avx512.h), compiled with AVX-512 flags (CMakeLists.txt). cc/core and Eigen are renamed
+// for this translation unit alone; the functions declared by avx512.h forward to the renamed
+// templates.
 #define DETEXP_AVX512_BUILD  // before avx512.h: DETEXP_USE_AVX512 is empty in this copy
 #include "cc/core/avx512.h"  // then, before the renaming: its declarations keep namespace detexp
 
@@ -18,7 +19,7 @@ using R = copy::real_t<T>;
 
 #define DETEXP_AVX512_FORWARD(T, name, params, args) \
   void name params { copy::name<T> args; }
-DETEXP_CORE_ENTRY_POINTS(DETEXP_AVX512_FORWARD, T, R)
+DETEXP_INSTANCE_FAMILY_ENTRY_POINTS(DETEXP_AVX512_FORWARD, T, R)
 #undef DETEXP_AVX512_FORWARD
 
 }  // namespace avx512

@@ -1,4 +1,5 @@
 """Timing and table printing shared by the benchmark sections (slogdet.py, expm.py, ...)."""
+import gc
 import json
 import math
 import time
@@ -18,18 +19,28 @@ def time_interleaved(fns, min_time=0.4, max_rounds=50):
 
     Each round calls every function once, in turn, so that all of them see the same phases of a
     noisy machine (timing one after the other let a slow phase fall on one side of a ratio only).
+    Python's cyclic garbage collector is off while timing (as in timeit): with TensorFlow loaded a
+    collection walks millions of objects, and it fell on whichever call happened to allocate then
+    (8-10% of a profile of repeated 2 ms calls).
     """
     for fn in fns.values():
         fn()
     times = {name: [] for name in fns}
-    start = time.perf_counter()
-    rounds = 0
-    while rounds < 3 or (time.perf_counter() - start < min_time and rounds < max_rounds):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-        rounds += 1
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        rounds = 0
+        while rounds < 3 or (time.perf_counter() - start < min_time and rounds < max_rounds):
+            for name, fn in fns.items():
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+            rounds += 1
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return {name: 1e3 * float(np.median(ts)) for name, ts in times.items()}
 
 

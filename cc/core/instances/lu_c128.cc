@@ -1,2 +1,3 @@
 #define DETEXP_INSTANCE_T std::complex<double>
+#define DETEXP_INSTANCE_LU
 #include "instantiate.h"

@@ -1,2 +1,3 @@
 #define DETEXP_INSTANCE_T double
+#define DETEXP_INSTANCE_EXPM
 #include "instantiate.h"

@@ -1,2 +1,3 @@
 #define DETEXP_INSTANCE_T float
+#define DETEXP_INSTANCE_EXPM
 #include "instantiate.h"

@@ -1,0 +1,3 @@
+#define DETEXP_INSTANCE_T float
+#define DETEXP_INSTANCE_LU
+#include "instantiate.h"
