@@ -38,8 +38,8 @@ class CpuExpm {
   static constexpr int N = Mat::RowsAtCompileTime, MaxN = Mat::MaxRowsAtCompileTime;
 
   CpuExpm(const T* a, int n) : n_(n) {
-    slot_[kExpmSlotX] = Eigen::Map<const Mat>(a, n, n);
-    kind_ = triangular_kind(SerialTeam(), n, a);
+    slot_[kExpmSlotX] = Eigen::Map<const Mat>(a, size(), size());
+    kind_ = triangular_kind(SerialTeam(), size(), a);
   }
   Mat& slot(int s) { return slot_[s]; }
   void set_squarings(int s) { s_ = s; }
@@ -57,13 +57,13 @@ class CpuExpm {
   R estimate(int p, int q) {
     const Mat& x = slot_[expm_power_slot(false, p)];
     const Mat& y = slot_[expm_power_slot(false, q)];
-    Vec t(n_);
-    std::vector<T> tv(4 * static_cast<size_t>(n_));
+    Vec t(size());
+    std::vector<T> tv(4 * static_cast<size_t>(size()));
     return norm1_estimate(
-        SerialTeam(), n_,
+        SerialTeam(), size(),
         [&](bool adjoint, const T* in, T* out) {
-          const Eigen::Map<const Vec> v(in, n_);
-          Eigen::Map<Vec> w(out, n_);
+          const Eigen::Map<const Vec> v(in, size());
+          Eigen::Map<Vec> w(out, size());
           if (adjoint) {
             t.noalias() = x.adjoint() * v;
             w.noalias() = y.adjoint() * t;
@@ -82,12 +82,12 @@ class CpuExpm {
     const int early = es.start(a1, expm_ell_order_of(m), expm_coef::inv_abs_c(m), shift, &b_exponent);
     if (early >= 0) return early;
     const RealMat b = slot_[kExpmSlotX].cwiseAbs().transpose() * std::ldexp(R(1), b_exponent);
-    RealVec v(n_), w(n_);
+    RealVec v(size()), w(size());
     return ell_products(
-        SerialTeam(), n_, es,
+        SerialTeam(), size(), es,
         [&](const R* in, R* out) {
-          const Eigen::Map<const RealVec> vin(in, n_);
-          Eigen::Map<RealVec> wout(out, n_);
+          const Eigen::Map<const RealVec> vin(in, size());
+          Eigen::Map<RealVec> wout(out, size());
           if constexpr (N != Eigen::Dynamic) {
             wout = b.lazyProduct(vin);
           } else {
@@ -104,15 +104,19 @@ class CpuExpm {
   // whole matrix was a fifth of a float32 T_18 forward at n = 32, perf).
   void combine(int dst, int terms, const int* slot, const double* coef, double identity) {
     Mat& o = slot_[dst];
-    o.resize(n_, n_);
+    o.resize(size(), size());
     if constexpr (N != Eigen::Dynamic) {
-      if (terms == 0) o.setZero();
-      for (int t = 0; t < terms; ++t) {
-        if (t == 0) {
-          o = T(R(coef[0])) * slot_[slot[0]];
-        } else {
-          o += T(R(coef[t])) * slot_[slot[t]];
-        }
+      // One fused pass (the same sums in the same order as term by term).
+      const auto term = [&](int t) { return T(R(coef[t])) * slot_[slot[t]]; };
+      switch (terms) {
+        case 0: o.setZero(); break;
+        case 1: o = term(0); break;
+        case 2: o = term(0) + term(1); break;
+        case 3: o = term(0) + term(1) + term(2); break;
+        case 4: o = term(0) + term(1) + term(2) + term(3); break;
+        default:
+          o = term(0) + term(1) + term(2) + term(3) + term(4);
+          for (int t = 5; t < terms; ++t) o += term(t);
       }
     } else {
       const Eigen::Index size = o.size();
@@ -140,7 +144,7 @@ class CpuExpm {
   void lu_factor(int q) { solver_.factor(slot_[q], kind_); }
   void lu_solve(int, int b, int x) { slot_[x] = solver_.solve(slot_[b]); }
   void fix_triangular(int r, int e, bool offdiag) {
-    if (kind_ != 0) detexp::fix_triangular(SerialTeam(), n_, slot_[r].data(), slot_[kExpmSlotX].data(), kind_, e, offdiag);
+    if (kind_ != 0) detexp::fix_triangular(SerialTeam(), size(), slot_[r].data(), slot_[kExpmSlotX].data(), kind_, e, offdiag);
   }
   bool square_next(int j) const { return j <= s_; }
   bool square_r(int j, bool want_r) const { return want_r || j < s_; }
@@ -150,6 +154,11 @@ class CpuExpm {
   using RealVec = Eigen::Matrix<R, N, 1, Eigen::ColMajor, MaxN, 1>;
   using RealMat = Eigen::Matrix<R, N, N, Eigen::ColMajor, MaxN, MaxN>;
 
+  // The size, a compile-time constant at fixed sizes (the shared loops over n unroll).
+  int size() const {
+    if constexpr (N != Eigen::Dynamic) return N;
+    return n_;
+  }
   const int n_;
   int kind_ = 0;
   int s_ = 0;

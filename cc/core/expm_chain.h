@@ -63,26 +63,17 @@ DETEXP_HD_CALL void expm_scale(Be& be, const ExpmScheme& sc, unsigned formed, bo
   }
 }
 
-// The combination Σ c_j Y_j over the basis entries j < count (Y_0 = I; the derivative basis has
-// dI = 0) as a slot: the basis slot itself for a unit vector (unless materialize), else formed in
-// `scratch`; -1 for zero.
+// The combination Σ c_j Y_j (Y_0 = I; the derivative basis has dI = 0) as a slot: the basis slot
+// itself for a unit vector (unless materialize), else formed in `scratch`; -1 for zero.
 DETEXP_HOST_INSTANCES_OK
 template <class Be>
-DETEXP_HD_CALL int expm_combine(Be& be, const ExpmCombination& c, int count, bool derivative, int scratch,
+DETEXP_HD_CALL int expm_combine(Be& be, const ExpmCombination& c, bool derivative, int scratch,
                                 bool materialize = false) {
-  int slot[kExpmBasisMax];
-  double coef[kExpmBasisMax];
-  int terms = 0;
-  for (int j = 1; j < count; ++j) {
-    if (c.c[j] == 0.0) continue;
-    const int b = expm_basis_slot(j);
-    slot[terms] = derivative ? expm_derivative_slot(b) : b;
-    coef[terms++] = c.c[j];
-  }
+  const int* slot = derivative ? c.derivative_slot : c.slot;
   const double identity = derivative ? 0.0 : c.c[0];
-  if (terms == 0 && identity == 0.0) return -1;
-  if (!materialize && terms == 1 && coef[0] == 1.0 && identity == 0.0) return slot[0];
-  be.combine(scratch, terms, slot, coef, identity);
+  if (c.terms == 0 && identity == 0.0) return -1;
+  if (!materialize && c.terms == 1 && c.coef[0] == 1.0 && identity == 0.0) return slot[0];
+  be.combine(scratch, c.terms, slot, c.coef, identity);
   return scratch;
 }
 
@@ -93,29 +84,26 @@ template <class Be>
 DETEXP_HD_CALL void expm_evaluate(Be& be, const ExpmScheme& sc, unsigned formed, bool frechet) {
   for (int k = 0; k < sc.products; ++k) {
     const ExpmProduct& p = sc.product[k];
-    const int count = 2 + k, dst = expm_basis_slot(2 + k);
-    const int l = expm_combine(be, p.left, count, false, kExpmSlotL);
-    const int r = expm_combine(be, p.right, count, false, kExpmSlotR);
+    const int dst = expm_basis_slot(2 + k);
+    const int l = expm_combine(be, p.left, false, kExpmSlotL);
+    const int r = expm_combine(be, p.right, false, kExpmSlotR);
     if (p.power == 0 || !(formed >> p.power & 1u)) be.product(dst, l, r, false);
     if (!frechet) continue;
-    const int dl = expm_combine(be, p.left, count, true, kExpmSlotDL);
-    const int dr = expm_combine(be, p.right, count, true, kExpmSlotDR);
+    const int dl = expm_combine(be, p.left, true, kExpmSlotDL);
+    const int dr = expm_combine(be, p.right, true, kExpmSlotDR);
     const int ddst = expm_derivative_slot(dst);
     if (dl >= 0) be.product(ddst, dl, r, false);  // d(L R) = dL R + L dR
     if (dr >= 0) be.product(ddst, l, dr, dl >= 0);
   }
-  const int count = 2 + sc.products;
   if (!sc.pade) {
-    expm_combine(be, sc.u, count, false, expm_r_slot(0), true);
-    if (frechet) expm_combine(be, sc.u, count, true, expm_l_slot(0), true);
+    expm_combine(be, sc.u, false, expm_r_slot(0), true);
+    if (frechet) expm_combine(be, sc.u, true, expm_l_slot(0), true);
     return;
   }
   // r = (V - U)^{-1} (U + V) written as I + 2 (V - U)^{-1} U: the identity is added exactly, which
   // keeps the last bit for small ||X|| (same value and derivative in exact arithmetic).
-  const int u = expm_combine(be, sc.u, count, false, kExpmSlotL);  // a product of the scheme
-  ExpmCombination q = sc.v;
-  q.c[u + 1] -= 1.0;
-  expm_combine(be, q, count, false, kExpmSlotV, true);
+  const int u = expm_combine(be, sc.u, false, kExpmSlotL);  // a product of the scheme
+  expm_combine(be, sc.v_minus_u, false, kExpmSlotV, true);
   be.lu_factor(kExpmSlotV);
   be.lu_solve(kExpmSlotV, u, expm_r_slot(0));
   const int r = expm_r_slot(0);
@@ -124,7 +112,7 @@ DETEXP_HD_CALL void expm_evaluate(Be& be, const ExpmScheme& sc, unsigned formed,
   if (!frechet) return;
   // L = (V - U)^{-1} (L_U + L_V + (L_U - L_V) r)  (AH2009b Alg. 6.4 line 12)
   const int du = expm_derivative_slot(u);
-  const int lv = expm_combine(be, sc.v, count, true, kExpmSlotDV);
+  const int lv = expm_combine(be, sc.v, true, kExpmSlotDV);
   const int pair[2] = {du, lv};
   const double minus[2] = {1.0, -1.0}, plus[2] = {1.0, 1.0};
   be.combine(kExpmSlotDL, 2, pair, minus, 0.0);

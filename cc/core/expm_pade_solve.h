@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 #include <Eigen/LU>
 
+#include <algorithm>
 #include <vector>
 
 #include "cpu_plan.h"
@@ -59,8 +60,17 @@ class PadeSolver<Mat, true> {
   static constexpr int N = Mat::RowsAtCompileTime;
   void factor(const Mat& q, int kind) {
     kind_ = kind;
-    f_ = q;
-    if (kind == 0) lu_factor_small<N>(f_.data(), N, perm_);
+    if (kind != 0) {
+      f_ = q;
+      return;
+    }
+    // Factored in a local, which the compiler keeps in registers (in the member every unrolled
+    // update goes through memory).
+    Mat f = q;
+    int perm[N];
+    lu_factor_small<N>(f.data(), N, perm);
+    f_ = f;
+    std::copy(perm, perm + N, perm_);
   }
   // The row operations run on a row-major copy: on column-major storage each one is N strided
   // scalar operations; the arithmetic and its order are unchanged.

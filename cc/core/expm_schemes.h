@@ -21,8 +21,14 @@ namespace detexp {
 // Basis entries: I, X and at most 6 products (Padé 13: X^2, X^4, X^6, X^6 W_1, U, X^6 Z_1).
 constexpr int kExpmBasisMax = 8;
 
+// Σ c_j Y_j as built (dense over the basis), and as the backends read it: the nonzero c_j, j >= 1,
+// with the slots of Y_j and of dY_j (expm_schemes.h's ExpmSlot), compiled with the table.
 struct ExpmCombination {
   double c[kExpmBasisMax] = {};
+  int terms = 0;
+  int slot[kExpmBasisMax] = {};
+  int derivative_slot[kExpmBasisMax] = {};
+  double coef[kExpmBasisMax] = {};
 };
 
 struct ExpmProduct {
@@ -36,6 +42,7 @@ struct ExpmScheme {
   int products = 0;
   ExpmProduct product[kExpmBasisMax - 2];
   ExpmCombination u, v;  // Taylor: the result u; Padé: U and V
+  ExpmCombination v_minus_u;  // Padé: the denominator V - U
 };
 
 // X^p = X^a X^b, the product by which every backend forms the power p (the selection's exact
@@ -54,6 +61,25 @@ DETEXP_HD constexpr ExpmPowerFactors expm_power_factors(int p) {
     default: return {4, 6};  // p = 10
   }
 }
+
+// The backends' n×n storage slots: basis entry b >= 1 (X and the products) in slot b - 1, the
+// combination scratch L, R, and V (Padé: V, then V - U and its factors); for the Fréchet
+// derivative the same again for dX = 2^-s E and the derivatives of the products.
+enum ExpmSlot : int {
+  kExpmSlotX = 0,
+  kExpmSlotL = kExpmBasisMax - 1,
+  kExpmSlotR,
+  kExpmSlotV,
+  kExpmForwardSlots,
+  kExpmSlotDX = kExpmForwardSlots,
+  kExpmSlotDL = kExpmSlotDX + kExpmSlotL,
+  kExpmSlotDR,
+  kExpmSlotDV,
+  kExpmFrechetSlots,
+};
+
+DETEXP_HD constexpr int expm_basis_slot(int b) { return b - 1; }
+DETEXP_HD constexpr int expm_derivative_slot(int slot) { return slot + kExpmSlotDX; }
 
 namespace scheme_detail {
 
@@ -158,11 +184,36 @@ struct SchemeTable {
   ExpmScheme taylor;
 };
 
+constexpr void compile(ExpmCombination& c) {
+  c.terms = 0;
+  for (int j = 1; j < kExpmBasisMax; ++j) {
+    if (c.c[j] == 0.0) continue;
+    c.slot[c.terms] = expm_basis_slot(j);
+    c.derivative_slot[c.terms] = expm_derivative_slot(expm_basis_slot(j));
+    c.coef[c.terms++] = c.c[j];
+  }
+}
+
+constexpr ExpmScheme compile(ExpmScheme sc) {
+  for (int k = 0; k < sc.products; ++k) {
+    compile(sc.product[k].left);
+    compile(sc.product[k].right);
+  }
+  if (sc.pade) {  // U is a product of the scheme: one unit basis entry
+    sc.v_minus_u = sc.v;
+    for (int j = 1; j < kExpmBasisMax; ++j) sc.v_minus_u.c[j] -= sc.u.c[j];
+  }
+  compile(sc.u);
+  compile(sc.v);
+  compile(sc.v_minus_u);
+  return sc;
+}
+
 constexpr SchemeTable make_table() {
   SchemeTable t;
   const int m[5] = {3, 5, 7, 9, 13};
-  for (int k = 0; k < 5; ++k) t.pade[k] = pade(m[k]);
-  t.taylor = taylor18();
+  for (int k = 0; k < 5; ++k) t.pade[k] = compile(pade(m[k]));
+  t.taylor = compile(taylor18());
   return t;
 }
 
@@ -190,24 +241,6 @@ DETEXP_HD const ExpmScheme& expm_scheme(int m) {
   }
 }
 
-// The backends' n×n storage slots: basis entry b >= 1 (X and the products) in slot b - 1, the
-// combination scratch L, R, and V (Padé: V, then V - U and its factors); for the Fréchet
-// derivative the same again for dX = 2^-s E and the derivatives of the products.
-enum ExpmSlot : int {
-  kExpmSlotX = 0,
-  kExpmSlotL = kExpmBasisMax - 1,
-  kExpmSlotR,
-  kExpmSlotV,
-  kExpmForwardSlots,
-  kExpmSlotDX = kExpmForwardSlots,
-  kExpmSlotDL = kExpmSlotDX + kExpmSlotL,
-  kExpmSlotDR,
-  kExpmSlotDV,
-  kExpmFrechetSlots,
-};
-
-DETEXP_HD constexpr int expm_basis_slot(int b) { return b - 1; }
-DETEXP_HD constexpr int expm_derivative_slot(int slot) { return slot + kExpmSlotDX; }
 
 // Where the selection keeps X^p: in the basis slot the family's schemes evaluate it from (Padé
 // X^(2k) at basis k + 1, Taylor X^2, X^3 at basis 2, 3), else (norms only: Padé X^10, Taylor
