@@ -26,7 +26,7 @@ bool available();
 
 // The entry points of cc/core (entry_points.h; same contracts as the templates of the same
 // names), as overloads.
-#define DETEXP_AVX512_DECLARE_ENTRY_POINT(T, name, params, args) void name params;
+#define DETEXP_AVX512_DECLARE_ENTRY_POINT(T, ret, name, params, args) ret name params;
 #define DETEXP_AVX512_DECLARE(T, R) DETEXP_CORE_ENTRY_POINTS(DETEXP_AVX512_DECLARE_ENTRY_POINT, T, R)
 DETEXP_CORE_FOR_EACH_DTYPE(DETEXP_AVX512_DECLARE)
 #undef DETEXP_AVX512_DECLARE

@@ -188,10 +188,7 @@ DETEXP_HD_CALL void reducing_step(const Team& team, Step step, const StepParams&
       R* v = ell_buffer(w.vec, n, j - 1);
       R* out = ell_buffer(w.vec, n, j);
       EllSearch<R> es = st.ell;
-      EllStats<R> s = ell_partial_stats(n, v, out, es.wants_ratios(j), team.rank(), team.size());
-      s.top = team.max(s.top);
-      s.hi = team.max(s.hi);
-      s.lo = -team.max(-s.lo);
+      const EllStats<R> s = ell_team_stats(team, n, v, out, es.wants_ratios(j));
       int rescale = 0;
       const int ell = es.after_product(j, s, &rescale);
       team.sync();

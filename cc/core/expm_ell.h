@@ -114,6 +114,16 @@ DETEXP_HD EllStats<R> ell_partial_stats(int n, const R* v, const R* w, bool rati
   return st;
 }
 
+// EllStats of w = B v over the whole team: each member's share, reduced (every member gets them).
+template <class Team, class R>
+DETEXP_HD_CALL EllStats<R> ell_team_stats(const Team& team, int n, const R* v, const R* w, bool ratios) {
+  EllStats<R> st = ell_partial_stats(n, v, w, ratios, team.rank(), team.size());
+  st.top = team.max(st.top);
+  st.hi = team.max(st.hi);
+  st.lo = -team.max(-st.lo);
+  return st;
+}
+
 // out_j := (B in)_j = Σ_i b[i + j n] in_i for the columns j = first, first + stride, ... (B = |A|^T
 // scaled, stored as b = |A| 2^e in A's column-major layout: each output reads one column).
 template <class R>
@@ -133,10 +143,7 @@ DETEXP_HD_CALL int ell_products(const Team& team, int n, EllSearch<R>& es, Apply
   team.sync();
   for (int j = 1;; ++j) {
     apply(static_cast<const R*>(v), w);
-    EllStats<R> st = ell_partial_stats(n, v, w, es.wants_ratios(j), team.rank(), team.size());
-    st.top = team.max(st.top);
-    st.hi = team.max(st.hi);
-    st.lo = -team.max(-st.lo);
+    const EllStats<R> st = ell_team_stats(team, n, v, w, es.wants_ratios(j));
     int rescale = 0;
     const int ell = es.after_product(j, st, &rescale);
     team.sync();  // every member has read v and w

@@ -18,18 +18,15 @@
 #include <vector>
 
 #include "avx512.h"
+#include "entry_points.h"
 #include "expm.h"
 #include "expm_multiply_chain.h"
-#include "expm_multiply_entry.h"
 #include "norm1_power_estimate.h"
 #include "scalar.h"
 
 namespace detexp {
 
-// fn(begin, end) over [0, count) blocks, on the caller's threads (cost: cycles per block); a null
-// ParallelBlocks* runs the blocks in order on the calling thread.
-using ParallelBlocks = std::function<void(std::int64_t count, std::int64_t cost_per_block,
-                                          const std::function<void(std::int64_t, std::int64_t)>& fn)>;
+using ParallelBlocks = ::detexp_entry::ParallelBlocks;  // entry_points.h
 
 namespace expm_multiply {
 
@@ -279,13 +276,9 @@ void expm_multiply_grad_matrix(const T* a, const T* b, T t, const T* g, int n, i
 
 }  // namespace detexp
 
-// Compiled once per dtype in cc/core/instances/expm_multiply.cc.
-#ifndef DETEXP_EXPM_MULTIPLY_INSTANTIATE
-#define DETEXP_EXPM_MULTIPLY_DECLARE(T)                                                                  \
-  extern template int detexp::expm_multiply_matrix<T>(const T*, const T*, T, int, int, int, T*,          \
-                                                      const detexp::ParallelBlocks*);                    \
-  extern template void detexp::expm_multiply_grad_matrix<T>(const T*, const T*, T, const T*, int, int, int, \
-                                                            T*, T*, T*, const detexp::ParallelBlocks*);
-DETEXP_FOR_EACH_DTYPE(DETEXP_EXPM_MULTIPLY_DECLARE)
+// Compiled once per dtype in cc/core/instances/ (see lu.h).
+#ifndef DETEXP_CORE_INSTANTIATE
+#define DETEXP_EXPM_MULTIPLY_DECLARE(T, R) DETEXP_EXPM_MULTIPLY_ENTRY_POINTS(DETEXP_EXTERN_ENTRY_POINT, T, R)
+DETEXP_CORE_FOR_EACH_DTYPE(DETEXP_EXPM_MULTIPLY_DECLARE)
 #undef DETEXP_EXPM_MULTIPLY_DECLARE
 #endif

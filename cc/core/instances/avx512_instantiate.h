@@ -17,8 +17,8 @@ namespace copy = ::detexp_avx512_private;
 using T = DETEXP_INSTANCE_T;
 using R = copy::real_t<T>;
 
-#define DETEXP_AVX512_FORWARD(T, name, params, args) \
-  void name params { copy::name<T> args; }
+#define DETEXP_AVX512_FORWARD(T, ret, name, params, args) \
+  ret name params { return copy::name<T> args; }
 DETEXP_INSTANCE_FAMILY_ENTRY_POINTS(DETEXP_AVX512_FORWARD, T, R)
 #undef DETEXP_AVX512_FORWARD
 

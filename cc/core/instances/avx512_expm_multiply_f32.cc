@@ -1,0 +1,3 @@
+#define DETEXP_INSTANCE_T float
+#define DETEXP_INSTANCE_EXPM_MULTIPLY
+#include "avx512_instantiate.h"

@@ -1,0 +1,3 @@
+#define DETEXP_INSTANCE_T double
+#define DETEXP_INSTANCE_EXPM_MULTIPLY
+#include "instantiate.h"
