@@ -220,7 +220,9 @@ DETEXP_HD_CALL ExpmChoice expm_select(const ExpmPolicy& policy, Be& be) {
 
 // The choice the selection made before (m, s from a code of expm_choice_code): the powers the
 // degree's scheme evaluates, formed by the same products as the selection forms them, without the
-// norm tests, ℓ and the ||A^8||, ||A^10|| work (the backward reuses the forward's choice).
+// norm tests, ℓ and the ||A^8||, ||A^10|| work (the backward reuses the forward's choice). Their
+// norms only matter with squarings (expm_formed_powers), so without squarings the backend forms
+// them by form_power(p, taylor) (power_norm without the norm; CPU only).
 template <class Be>
 DETEXP_HD_CALL ExpmChoice expm_restore(Be& be, int m, int s) {
   ExpmChoice c;
@@ -231,7 +233,11 @@ DETEXP_HD_CALL ExpmChoice expm_restore(Be& be, int m, int s) {
     const int p = sc.product[k].power;
     if (p == 0) continue;
     c.formed |= 1u << p;
-    c.powers_finite = std::isfinite(be.power_norm(p, !sc.pade)) && c.powers_finite;
+    if (s == 0) {
+      be.form_power(p, !sc.pade);
+    } else {
+      c.powers_finite = std::isfinite(be.power_norm(p, !sc.pade)) && c.powers_finite;
+    }
   }
   return c;
 }
