@@ -22,7 +22,7 @@ namespace detexp {
 constexpr int kExpmBasisMax = 8;
 
 // Σ c_j Y_j as built (dense over the basis), and as the backends read it: the nonzero c_j, j >= 1,
-// with the slots of Y_j and of dY_j (expm_schemes.h's ExpmSlot), compiled with the table.
+// with the slots of Y_j and of dY_j (ExpmSlot below), compiled with the table.
 struct ExpmCombination {
   double c[kExpmBasisMax] = {};
   int terms = 0;
