@@ -1,6 +1,7 @@
 """Forward values of the log-determinant family against numpy.linalg (LAPACK) and closed forms."""
 import re
 
+import mpmath
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -213,3 +214,33 @@ def test_backward_ops_reject_mismatched_factors():
         ops.detexp_inverse_from_lu(lu, perm[:1], a)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"k shape \[2\]"):
         ops.detexp_slogdet_backward(lu, perm, a, tf.ones([3], tf.float64))
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize("n", [3, 4, 8, 16, 40, 64, 128, 200])
+def test_logabsdet_of_an_exact_product_is_the_rounded_log(dtype, n):
+    """Diagonal matrices whose |det| is exactly representable as 3^k 2^E (E far beyond the
+    exponent range): LU leaves the diagonal as it is, so log|det| is a single logarithm of a
+    scaled product, which cc/core/log_scaled.h takes to within 0.55 ulp (float32 in float64,
+    rounded once); log(m) + E ln 2 would round twice."""
+    rng = np.random.default_rng(n)
+    real = np.dtype(dtype).type(0).real.dtype
+    span = 300 if real == np.float64 else 40
+    exps = rng.integers(-span, span, size=(5, n))
+    exps[1] = span - 1  # |det| = 2^((span - 1) n): far above the range, rescaled on the way
+    exps[2] = -span
+    threes = rng.random((5, n)) < min(1.0, 20.0 / n)  # at most ~20 factors of 3: exact in 53 bits
+    if real == np.float32:
+        threes &= np.cumsum(threes, axis=1) <= 10  # 3^10 < 2^24
+    mags = np.ldexp(np.where(threes, 3.0, 1.0), exps)
+    signs = np.where(rng.random((5, n)) < 0.5, -1.0, 1.0)
+    a = np.zeros((5, n, n), dtype)
+    a[:, np.arange(n), np.arange(n)] = (signs * mags).astype(dtype)
+    sign, lad = dx.numpy.slogdet(a)
+    for b in range(5):
+        with mpmath.workdps(40):
+            exact = mpmath.log(mpmath.mpf(3) ** int(threes[b].sum())) + int(exps[b].sum()) * mpmath.log(2)
+            ulp = float(np.spacing(real.type(abs(float(exact)))))
+            err = abs(mpmath.mpf(float(lad[b])) - exact) / ulp
+        assert err <= 0.55, (b, float(lad[b]), float(exact), float(err))
+        assert sign[b] == np.prod(signs[b])

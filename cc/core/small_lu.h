@@ -14,6 +14,7 @@
 // the run-time n. Both instantiate the same code.
 #pragma once
 
+#include "log_scaled.h"
 #include "scalar.h"
 
 namespace detexp {
@@ -169,7 +170,10 @@ DETEXP_HD SlogdetValue<T> slogdet_from_diagonal(const T* diag, int stride, int p
     sign = make_scalar<T>(sign.real() / m, sign.imag() / m);
   }
   out.sign = sign;
-  out.logabsdet = std::log(mantissa) + R(exponent) * R(0.693147180559945309417232121458176568);
+  // An elimination that overflowed leaves mantissa Inf or NaN: log gives the same back.
+  out.logabsdet = mantissa - mantissa == R(0)
+                      ? static_cast<R>(log_scaled<ScalarLogOps>(static_cast<double>(mantissa), exponent))
+                      : mantissa;
   return out;
 }
 
