@@ -9,7 +9,8 @@ import tensorflow as tf
 import detexp as dx
 from conftest import ALL_DTYPES, COMPLEX_DTYPES, REAL_DTYPES, random_matrices, tol
 
-SIZES = [1, 2, 3, 4, 5, 8, 9, 16, 24, 25, 32, 40, 41, 64]  # 25..40: right-looking LU (lu.h)
+SIZES = [1, 2, 3, 4, 5, 8, 9, 16, 24, 25, 32, 40, 41, 64, 96, 128, 129]  # 25..40: right-looking LU (lu.h)
+# (real: lanes up to 128, in panels from 32; Eigen beyond)
 
 
 def _reference(a):

@@ -191,17 +191,17 @@ inline Pack<double>::V abs_of(Pack<double>::V a) {
   return (Pack<double>::V)_mm256_andnot_pd(_mm256_set1_pd(-0.0), __m256d(a));
 }
 
-// Columns j >= j0 of a[] (n×n, column-major) minus mult u_j: a[i, j] -= mult[i] * u[j]. Four
-// columns per pass share each load of mult[i] (one pass per column loaded it for every entry
+// Columns j0 <= j < j_end of a[] (n×n, column-major) minus mult u_j: a[i, j] -= mult[i] * u[j].
+// Four columns per pass share each load of mult[i] (one pass per column loaded it for every entry
 // and ran 8 instructions per update where this runs ~5, callgrind). Each entry gets the same
 // single multiply and subtract either way.
 template <int N, class R>
-inline void eliminate_columns(typename Pack<R>::V* a, int n_runtime, int j0, const typename Pack<R>::V* mult,
+inline void eliminate_columns(typename Pack<R>::V* a, int n_runtime, int j0, int j_end, const typename Pack<R>::V* mult,
                               const typename Pack<R>::V* u) {
   using V = typename Pack<R>::V;
   const int n = N > 0 ? N : n_runtime;
   int j = j0;
-  for (; j + 4 <= n; j += 4) {
+  for (; j + 4 <= j_end; j += 4) {
     const V u0 = u[j], u1 = u[j + 1], u2 = u[j + 2], u3 = u[j + 3];
     V* c0 = a + j * n;
     V* c1 = c0 + n;
@@ -216,12 +216,159 @@ inline void eliminate_columns(typename Pack<R>::V* a, int n_runtime, int j0, con
       c3[i] -= m * u3;
     }
   }
-  for (; j < n; ++j) {
+  for (; j < j_end; ++j) {
     const V uj = u[j];
     V* cj = a + j * n;
     DETEXP_UNROLL
     for (int i = 0; i < n; ++i) cj[i] -= mult[i] * uj;
   }
+}
+
+// Column j of a[] after the B steps k0 .. k0+B-1 of a panel, whose multipliers are
+// panel[t n + i] (mult of step k0 + t; 0 in rows used by then) and whose pivot rows sit at
+// offset[t] (per lane, in scalars) with multipliers l_ts[t][s] at the panel's earlier steps s < t.
+// First the pivot rows' entries u_t[j] as step k0 + t would have read them (the row's entry less
+// the earlier steps' updates, in step order), then every row less mult_t u_t[j] for t in step
+// order: each entry gets the subtractions of the one-step-at-a-time elimination in the same order
+// (the same bits), while the column passes through the registers once per panel instead of once
+// per step. Eight rows at a time: eight independent chains of B dependent subtractions.
+template <int B, class R>
+inline void update_trailing_column(typename Pack<R>::V* a, int n, int j, int k0, const typename Pack<R>::V* panel,
+                                   const int (*offset)[Pack<R>::W], const typename Pack<R>::V (*l_ts)[B],
+                                   typename Pack<R>::V* lapack) {
+  using V = typename Pack<R>::V;
+  V* c = a + j * n;
+  V u[B];
+  DETEXP_UNROLL
+  for (int t = 0; t < B; ++t) {
+    V g = gather_lanes(reinterpret_cast<const R*>(c), offset[t]);
+    DETEXP_UNROLL
+    for (int s = 0; s < t; ++s) g -= l_ts[t][s] * u[s];
+    u[t] = g;
+    if (lapack != nullptr) lapack[k0 + t + j * n] = g;
+  }
+  constexpr int kRows = 8;
+  int i = 0;
+  for (; i + kRows <= n; i += kRows) {
+    V acc[kRows];
+    DETEXP_UNROLL
+    for (int r = 0; r < kRows; ++r) acc[r] = c[i + r];
+    DETEXP_UNROLL
+    for (int t = 0; t < B; ++t) {
+      DETEXP_UNROLL
+      for (int r = 0; r < kRows; ++r) acc[r] -= panel[t * n + i + r] * u[t];
+    }
+    DETEXP_UNROLL
+    for (int r = 0; r < kRows; ++r) c[i + r] = acc[r];
+  }
+  for (; i < n; ++i) {
+    V acc = c[i];
+    DETEXP_UNROLL
+    for (int t = 0; t < B; ++t) acc -= panel[t * n + i] * u[t];
+    c[i] = acc;
+  }
+}
+
+// Columns k0 + B .. n-1 after the panel of steps k0 .. k0+B-1 (see update_trailing_column).
+template <int B, class R>
+void update_trailing_lanes(typename Pack<R>::V* a, int n, int k0, const typename Pack<R>::V* panel,
+                           const typename Pack<R>::V* picked, typename Pack<R>::V* lapack) {
+  using V = typename Pack<R>::V;
+  constexpr int W = Pack<R>::W;
+  int offset[B][W];
+  for (int t = 0; t < B; ++t) {
+    for (int l = 0; l < W; ++l) offset[t][l] = static_cast<int>(picked[k0 + t][l]) * W + l;
+  }
+  V l_ts[B][B];
+  for (int t = 1; t < B; ++t) {
+    for (int s = 0; s < t; ++s) l_ts[t][s] = gather_lanes(reinterpret_cast<const R*>(panel + s * n), offset[t]);
+  }
+  for (int j = k0 + B; j < n; ++j) update_trailing_column<B, R>(a, n, j, k0, panel, offset, l_ts, lapack);
+}
+
+// Step k of lu_factor_lanes: picks the pivot rows, extracts them (prow[j] for k <= j < k1, and
+// into lapack), forms the multipliers mult[] (column k) and eliminates columns k < j < k1.
+// Forced inline: out of line, the one-step-at-a-time loop ran 4-6% slower at n = 12..20.
+template <int N, class R>
+__attribute__((always_inline)) inline void lu_step_lanes(typename Pack<R>::V* a, int n_runtime, int k, int k1,
+                                                         typename Pack<R>::V* used, typename Pack<R>::V* is_p,
+                                                         typename Pack<R>::V* prow, typename Pack<R>::V* mult,
+                                                         typename Pack<R>::V* picked, typename Pack<R>::V* lapack) {
+  using V = typename Pack<R>::V;
+  constexpr int W = Pack<R>::W;
+  const int n = N > 0 ? N : n_runtime;
+  const V zero = V{} * 0, one = zero + 1, minus_one = zero - 1;
+  const V* col = a + k * n;
+  // Pivot: the first unused row of largest |a[i, k]|. NaN counts as 0 and used rows as -1, so
+  // every lane picks some unused row (NaN input is answered with NaN by the caller anyway).
+  V best = minus_one, p = zero, row = zero;
+  DETEXP_UNROLL
+  for (int i = 0; i < n; ++i, row += one) {
+    // max(NaN, 0) = 0 (the second operand wins on NaN), and a used row's all-ones bits are a
+    // NaN that no comparison prefers.
+    const V v = mask_or(max_of(abs_of(col[i]), zero), used[i]);
+    const V bigger = as_mask(v > best);
+    best = max_of(v, best);
+    p = select(bigger, row, p);
+  }
+  picked[k] = p;
+  // The pivot row's trailing part, u[k, j] for j >= k (and its multipliers, j < k, for
+  // lapack). Small n: by masks over all n rows (exactly one is_p[i] is set per lane), n^3/2
+  // and-or pairs in all; from n = 8 on, W scalar loads per column cost less (10-17% faster at
+  // n = 12, 16, single-thread microbenchmark).
+  const int j_first = lapack != nullptr ? 0 : k;
+  if (n <= cpu_plan::kLanesMaskGatherMax) {
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i) is_p[i] = as_mask(p == R(i));
+    DETEXP_UNROLL
+    for (int j = j_first; j < k1; ++j) {
+      const V* cj = a + j * n;
+      V r = zero;
+      DETEXP_UNROLL
+      for (int i = 0; i < n; ++i) r = mask_or(r, mask_and(is_p[i], cj[i]));
+      if (j >= k) prow[j] = r;
+      if (lapack != nullptr) lapack[k + j * n] = r;
+    }
+  } else {  // lane by lane
+    int offset[W];  // of lane l's pivot entry within a column, in scalars
+    for (int l = 0; l < W; ++l) offset[l] = static_cast<int>(p[l]) * W + l;
+    for (int j = j_first; j < k1; ++j) {
+      const V v = gather_lanes(reinterpret_cast<const R*>(a + j * n), offset);
+      if (j >= k) prow[j] = v;
+      if (lapack != nullptr) lapack[k + j * n] = v;
+    }
+  }
+  // A zero pivot means the unused part of the column is zero: no elimination (xGETF2). The
+  // multipliers of used rows (the pivot row now among them, and all rows of a zero pivot) are
+  // 0, so the update below leaves those rows unchanged: x - 0 * u = x while u is finite. Only an
+  // elimination that overflows makes u Inf; the callers detect that from a non-finite result
+  // and redo the matrix on its own. Unused rows keep their multiplier in column k (L's entry).
+  // One pass over the rows marks the pivot row used and forms the multipliers.
+  const V nonzero = as_mask(prow[k] != zero);
+  V* ck = a + k * n;
+  const V inv_pivot = select(nonzero, one / prow[k], zero);
+  const V huge = as_mask(abs_of(prow[k]) >= reciprocal_limit<R>());  // see reciprocal_limit
+  if (any_lane(huge)) {
+    // Only the lanes with such a pivot divide, as lu_factor_small does for one matrix: a lane's
+    // result never depends on the other matrices of its group (batch invariance).
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i) {
+      used[i] = mask_or(used[i], as_mask(p == R(i)));
+      mult[i] = select(used[i], zero, select(nonzero, select(huge, ck[i] / prow[k], ck[i] * inv_pivot), zero));
+      ck[i] = select(used[i], ck[i], mult[i]);
+    }
+  } else {
+    V row = zero;
+    DETEXP_UNROLL
+    for (int i = 0; i < n; ++i, row += one) {
+      const V u = mask_or(used[i], as_mask(p == row));
+      const V m = mask_andnot(u, ck[i] * inv_pivot);
+      used[i] = u;
+      mult[i] = m;
+      ck[i] = mask_or(mask_and(u, ck[i]), m);
+    }
+  }
+  eliminate_columns<N, R>(a, n, k + 1, k1, mult, prow);
 }
 
 // Implicit-pivoting LU of the W column-major matrices in a[] (see the top of the file).
@@ -235,86 +382,30 @@ template <int N, class R>
 void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V* picked,
                      typename Pack<R>::V* lapack = nullptr) {
   using V = typename Pack<R>::V;
-  constexpr int W = Pack<R>::W;
   constexpr int kMax = N > 0 ? N : kLanesMax;
   const int n = N > 0 ? N : n_runtime;
-  const V zero = V{} * 0, one = zero + 1, minus_one = zero - 1;
-  V used[kMax], is_p[kMax], prow[kMax], mult[kMax];
+  V used[kMax], is_p[kMax], prow[kMax];
   DETEXP_UNROLL
-  for (int i = 0; i < n; ++i) used[i] = zero;
-  DETEXP_UNROLL
-  for (int k = 0; k < n; ++k) {
-    const V* col = a + k * n;
-    // Pivot: the first unused row of largest |a[i, k]|. NaN counts as 0 and used rows as -1, so
-    // every lane picks some unused row (NaN input is answered with NaN by the caller anyway).
-    V best = minus_one, p = zero, row = zero;
+  for (int i = 0; i < n; ++i) used[i] = V{} * 0;
+  if (N > 0 || n < cpu_plan::kLanesBlockedMin) {  // one step at a time, right-looking
+    V mult[kMax];
     DETEXP_UNROLL
-    for (int i = 0; i < n; ++i, row += one) {
-      // max(NaN, 0) = 0 (the second operand wins on NaN), and a used row's all-ones bits are a
-      // NaN that no comparison prefers.
-      const V v = mask_or(max_of(abs_of(col[i]), zero), used[i]);
-      const V bigger = as_mask(v > best);
-      best = max_of(v, best);
-      p = select(bigger, row, p);
+    for (int k = 0; k < n; ++k) lu_step_lanes<N, R>(a, n, k, n, used, is_p, prow, mult, picked, lapack);
+    return;
+  }
+  if constexpr (N == 0) {
+    // Panels of B steps: each eliminates within its own columns, then updates the columns beyond
+    // it in one pass (update_trailing_lanes): the same bits, and at n = 64 a group's 128 KB
+    // (float64) pass through the cache once per panel instead of once per step.
+    constexpr int B = cpu_plan::kLanesPanel;
+    V panel[B * kLanesMax];  // the panel's multipliers, step k0 + t in panel[t n ..]
+    for (int k0 = 0; k0 < n; k0 += B) {
+      const int k1 = std::min(n, k0 + B);
+      for (int k = k0; k < k1; ++k) {
+        lu_step_lanes<0, R>(a, n, k, k1, used, is_p, prow, panel + (k - k0) * n, picked, lapack);
+      }
+      if (k1 < n) update_trailing_lanes<B, R>(a, n, k0, panel, picked, lapack);
     }
-    picked[k] = p;
-    // The pivot row's trailing part, u[k, j] for j >= k (and its multipliers, j < k, for
-    // lapack). Small n: by masks over all n rows (exactly one is_p[i] is set per lane), n^3/2
-    // and-or pairs in all; from n = 8 on, W scalar loads per column cost less (10-17% faster at
-    // n = 12, 16, single-thread microbenchmark).
-    const int j_first = lapack != nullptr ? 0 : k;
-    if (n <= cpu_plan::kLanesMaskGatherMax) {
-      DETEXP_UNROLL
-      for (int i = 0; i < n; ++i) is_p[i] = as_mask(p == R(i));
-      DETEXP_UNROLL
-      for (int j = j_first; j < n; ++j) {
-        const V* cj = a + j * n;
-        V r = zero;
-        DETEXP_UNROLL
-        for (int i = 0; i < n; ++i) r = mask_or(r, mask_and(is_p[i], cj[i]));
-        if (j >= k) prow[j] = r;
-        if (lapack != nullptr) lapack[k + j * n] = r;
-      }
-    } else {  // lane by lane
-      int offset[W];  // of lane l's pivot entry within a column, in scalars
-      for (int l = 0; l < W; ++l) offset[l] = static_cast<int>(p[l]) * W + l;
-      for (int j = j_first; j < n; ++j) {
-        const V v = gather_lanes(reinterpret_cast<const R*>(a + j * n), offset);
-        if (j >= k) prow[j] = v;
-        if (lapack != nullptr) lapack[k + j * n] = v;
-      }
-    }
-    // A zero pivot means the unused part of the column is zero: no elimination (xGETF2). The
-    // multipliers of used rows (the pivot row now among them, and all rows of a zero pivot) are
-    // 0, so the update below leaves those rows unchanged: x - 0 * u = x while u is finite. Only an
-    // elimination that overflows makes u Inf; the callers detect that from a non-finite result
-    // and redo the matrix on its own. Unused rows keep their multiplier in column k (L's entry).
-    // One pass over the rows marks the pivot row used and forms the multipliers.
-    const V nonzero = as_mask(prow[k] != zero);
-    V* ck = a + k * n;
-    const V inv_pivot = select(nonzero, one / prow[k], zero);
-    const V huge = as_mask(abs_of(prow[k]) >= reciprocal_limit<R>());  // see reciprocal_limit
-    if (any_lane(huge)) {
-      // Only the lanes with such a pivot divide, as lu_factor_small does for one matrix: a lane's
-      // result never depends on the other matrices of its group (batch invariance).
-      DETEXP_UNROLL
-      for (int i = 0; i < n; ++i) {
-        used[i] = mask_or(used[i], as_mask(p == R(i)));
-        mult[i] = select(used[i], zero, select(nonzero, select(huge, ck[i] / prow[k], ck[i] * inv_pivot), zero));
-        ck[i] = select(used[i], ck[i], mult[i]);
-      }
-    } else {
-      V row = zero;
-      DETEXP_UNROLL
-      for (int i = 0; i < n; ++i, row += one) {
-        const V u = mask_or(used[i], as_mask(p == row));
-        const V m = mask_andnot(u, ck[i] * inv_pivot);
-        used[i] = u;
-        mult[i] = m;
-        ck[i] = mask_or(mask_and(u, ck[i]), m);
-      }
-    }
-    eliminate_columns<N, R>(a, n, k + 1, mult, prow);
   }
 }
 

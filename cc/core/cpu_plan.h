@@ -19,12 +19,19 @@ constexpr int kLuFullColumnsMax = 24;
 // Eigen from n = 25. [lu-right-looking]
 template <class T>
 constexpr int kLuRightLookingMax = std::is_same<T, std::complex<float>>::value ? kLuFullColumnsMax : 40;
-// Real batches of up to this n factor 8 / 4 matrices per AVX register (one per lane): four
-// columns per pass keep the lanes ahead of the per-matrix paths to n = 64. [lanes]
-constexpr int kLanesFactorMax = 64;
+// Real batches of up to this n factor 8 / 4 matrices per AVX register (one per lane): with the
+// panels below, the lanes stay ahead of the per-matrix paths (Eigen's blocked LU from n = 41) to
+// n = 128; at n = 160 a float64 group's 800 KB no longer fit L2 and Eigen wins. [lanes]
+constexpr int kLanesFactorMax = 128;
 // ... and the inverse / the backward in lanes up to this n (at 64 a group's working set leaves
 // L2). [lanes]
 constexpr int kLanesInverseMax = 48;
+// From this n the lanes factor in panels of kLanesPanel steps, delaying their updates of the
+// columns beyond the panel to one pass per panel (same bits): a float64 group leaves L1 at
+// n = 32. Four steps keep a column's multiplicands and eight rows' sums in 16 registers.
+// [lanes-panels]
+constexpr int kLanesBlockedMin = 32;
+constexpr int kLanesPanel = 4;
 // Below this n the lanes gather pivot rows with masks, from it by scalar loads. [lanes]
 constexpr int kLanesMaskGatherMax = 7;
 // From this n the backward forms L^{-1} in column blocks of kInverseBlock (n^3/3 flops). [inverse-blocks]
