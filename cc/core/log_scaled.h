@@ -21,14 +21,22 @@ struct ScalarLogOps {
   using D = double;
   using I = std::int64_t;
   DETEXP_HD static I bits(D x) {
+#if defined(__CUDA_ARCH__)
+    return __double_as_longlong(x);
+#else
     I b;
     std::memcpy(&b, &x, sizeof b);
     return b;
+#endif
   }
   DETEXP_HD static D from_bits(I b) {
+#if defined(__CUDA_ARCH__)
+    return __longlong_as_double(b);
+#else
     D x;
     std::memcpy(&x, &b, sizeof x);
     return x;
+#endif
   }
   DETEXP_HD static D choose(bool c, D a, D b) { return c ? a : b; }
 };
