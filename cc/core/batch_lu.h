@@ -386,7 +386,8 @@ __attribute__((always_inline)) inline void lu_step_lanes(typename Pack<R>::V* a,
 // picked[k][l] = the row chosen at step k in lane l (as a float: exact for n < 2^24).
 // Unless lapack is null it also receives the LAPACK-layout factors (column-major, row k = the row
 // picked at step k), still lanes-parallel: step k extracts the pivot row whole, its multipliers
-// (columns < k, final by then) along with the U part the elimination needs. That costs W n/2
+// (columns < k, final by then) along with the U part the elimination needs (in panels, the part
+// beyond the panel when update_trailing_lanes reaches it). That costs W n/2
 // extra lane loads per step; gathering the n^2 entries per lane after the factorization cost as
 // much as the factorization itself (perf, n = 16), and the result can leave with vector stores.
 template <int N, class R>
@@ -591,8 +592,7 @@ void slogdet_from_diagonal_lanes(const typename Pack<R>::V* diag, int n, typenam
       }
     }
   }
-  // An elimination that overflowed leaves the product Inf or NaN: log gives the same back.
-  V value = select(as_mask(mantissa - mantissa == zero), log_scaled_lanes(mantissa, exponent), mantissa);
+  V value = log_scaled_lanes(mantissa, exponent);
   V s = select(negative, -one, one);
   s = select(singular, zero, s);
   value = select(singular, zero - infinity<R>(), value);

@@ -40,24 +40,17 @@ void gemm(int n, const T* a, const T* b, T* c, bool accumulate) {
 template <class T>
 void partial_pivot_lu(T* a, int n, int* perm) {
   using Stride = Eigen::OuterStride<>;
-  using Factored = Eigen::PartialPivLU<Eigen::Ref<ColMajorMatrix<T>, 0, Stride>>;
-  const auto to_perm = [&](const Factored& lu) {
-    // Eigen's P satisfies (P B).row(indices[i]) = B.row(i); ours names the source row instead.
-    const auto& idx = lu.permutationP().indices();
-    for (int i = 0; i < n; ++i) perm[idx[i]] = i;
-  };
+  const bool pad = (static_cast<std::size_t>(n) * sizeof(T)) % 1024 == 0;
+  const int ld = pad ? n + static_cast<int>(64 / sizeof(T)) : n;
+  std::vector<T> padded(pad ? static_cast<std::size_t>(ld) * n : 0);
   Eigen::Map<ColMajorMatrix<T>> m(a, n, n);
-  if ((static_cast<std::size_t>(n) * sizeof(T)) % 1024 != 0) {
-    Eigen::Map<ColMajorMatrix<T>, 0, Stride> view(a, n, n, Stride(n));
-    to_perm(Factored(view));
-    return;
-  }
-  const int ld = n + static_cast<int>(64 / sizeof(T));
-  std::vector<T> padded(static_cast<std::size_t>(ld) * n);
-  Eigen::Map<ColMajorMatrix<T>, 0, Stride> copy(padded.data(), n, n, Stride(ld));
-  copy = m;
-  to_perm(Factored(copy));
-  m = copy;
+  Eigen::Map<ColMajorMatrix<T>, 0, Stride> work(pad ? padded.data() : a, n, n, Stride(ld));
+  if (pad) work = m;
+  Eigen::PartialPivLU<Eigen::Ref<ColMajorMatrix<T>, 0, Stride>> lu(work);
+  if (pad) m = work;
+  // Eigen's P satisfies (P B).row(indices[i]) = B.row(i); ours names the source row instead.
+  const auto& idx = lu.permutationP().indices();
+  for (int i = 0; i < n; ++i) perm[idx[i]] = i;
 }
 
 

@@ -1,5 +1,6 @@
 // log(m 2^e) for the log-determinants: a finite m > 0 of normal magnitude and an integer e (held in
-// a double), to within one ulp. The reduction and minimax polynomial are fdlibm's __ieee754_log
+// a double), to within one ulp; m Inf or NaN (an elimination that overflowed) comes back as it is,
+// as log would give it. The reduction and minimax polynomial are fdlibm's __ieee754_log
 // (e_log.c, Sun Microsystems 1993: m = 2^k (1 + f) with sqrt(2)/2 <= 1 + f < sqrt(2), s = f / (2 + f),
 // log(1 + f) = 2s + s R(s^2)), with e added to its k: the scale costs no rounding of its own, where
 // log(m) + e ln 2 rounds twice. k ln2_hi is exact while |k| < 2^21 (ln2_hi has 32 significant bits),
@@ -68,8 +69,9 @@ DETEXP_HD typename Ops::D log_scaled(typename Ops::D m, typename Ops::D e) {
   const D hfsq = 0.5 * f * f;
   // fdlibm's two forms: f^2 / 2 split off where 1.fraction lies in [1.38, 1.42] (|f| largest).
   const I near_sqrt2 = (top - 0x6147a) | (0x6b851 - top);
-  return Ops::choose(near_sqrt2 > 0, k * ln2_hi - ((hfsq - (s * (hfsq + r) + k * ln2_lo)) - f),
-                     k * ln2_hi - ((s * (f - r) - k * ln2_lo) - f));
+  const D value = Ops::choose(near_sqrt2 > 0, k * ln2_hi - ((hfsq - (s * (hfsq + r) + k * ln2_lo)) - f),
+                              k * ln2_hi - ((s * (f - r) - k * ln2_lo) - f));
+  return Ops::choose(m - m == 0.0, value, m);
 }
 
 }  // namespace detexp

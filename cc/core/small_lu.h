@@ -170,10 +170,7 @@ DETEXP_HD SlogdetValue<T> slogdet_from_diagonal(const T* diag, int stride, int p
     sign = make_scalar<T>(sign.real() / m, sign.imag() / m);
   }
   out.sign = sign;
-  // An elimination that overflowed leaves mantissa Inf or NaN: log gives the same back.
-  out.logabsdet = mantissa - mantissa == R(0)
-                      ? static_cast<R>(log_scaled<ScalarLogOps>(static_cast<double>(mantissa), exponent))
-                      : mantissa;
+  out.logabsdet = static_cast<R>(log_scaled<ScalarLogOps>(static_cast<double>(mantissa), exponent));
   return out;
 }
 
