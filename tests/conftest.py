@@ -50,6 +50,32 @@ def native_hooks():
                           "`cmake --build build --target _detexp_testing`)") from e
 
 
+def lapack_getf2(a):
+    """LAPACK's xGETF2 on the real 2-D matrix a itself, in a's dtype: (the factors, L below the
+    diagonal and U on and above it, in pivot order; perm, perm[k] = the row of a picked at step k).
+    Rows interchanged, the first largest |a_ik| as pivot, multipliers a_ik * (1/a_kk) (a_ik / a_kk
+    where 1/a_kk would be subnormal), no elimination under an exactly zero pivot."""
+    a = a.copy()
+    n = a.shape[0]
+    r = a.dtype.type
+    limit = r(1) / np.finfo(r).tiny
+    perm = np.arange(n)
+    with np.errstate(all="ignore"):
+        for k in range(n):
+            p = k + int(np.argmax(np.abs(a[k:, k])))  # argmax: the first of the largest
+            a[[k, p]] = a[[p, k]]
+            perm[[k, p]] = perm[[p, k]]
+            piv = a[k, k]
+            if piv == 0:
+                continue
+            if abs(piv) < limit:
+                a[k + 1:, k] *= r(1) / piv
+            else:
+                a[k + 1:, k] /= piv
+            a[k + 1:, k + 1:] -= np.outer(a[k + 1:, k], a[k, k + 1:])
+    return a, perm
+
+
 def lapack_getf2_slogdet(a):
     """(sign, logabsdet) by LAPACK's xGETF2 on the real 2-D matrix a itself (rows interchanged,
     first largest |a_ik| as pivot, multipliers a_ik * (1/a_kk), or a_ik / a_kk where 1/a_kk would be

@@ -7,7 +7,7 @@ matrix at another address modulo the cache line), one matrix alone, and tiled 27
 matrices, sharded over the intra-op threads at positions that are no multiple of the SIMD width).
 37 = 4 groups of 8 float32 lanes + a tail of 5 (9 groups of 4 float64 + 1), so every matrix is
 seen in a lane group, in the padded tail and alone. Sizes cover every CPU path: the lanes (fixed
-n <= 8, run-time n <= 64 for the factorization, <= 48 for the inverse and backward), the
+n <= 8, run-time n <= 192 for the factorization, <= 48 for the inverse and backward), the
 per-matrix unrolled (complex n <= 8), full-column (<= 24), right-looking (complex128 <= 40) and
 Eigen blocked (beyond) factorizations, the dense (<= 47) and blocked (>= 48) inverses, and expm's
 closed 2x2, fixed-size and packet-GEMM paths.
@@ -100,7 +100,7 @@ OPS = {
     "det": dx.det,
     "inverse": dx.inverse,
 }
-SIZES = [1, 2, 3, 4, 5, 8, 9, 13, 16, 17, 24, 25, 33, 41, 48, 49, 64, 65]
+SIZES = [1, 2, 3, 4, 5, 8, 9, 13, 16, 17, 22, 24, 25, 33, 41, 48, 49, 64, 65, 129]
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

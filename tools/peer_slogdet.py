@@ -1,6 +1,7 @@
 """slogdet on the CPU against PyTorch and NumPy, one library and one case per process.
 
-run: PYTHONPATH=python python tools/peer_slogdet.py [--rounds 2] [--out FILE.jsonl]
+run: PYTHONPATH=python python tools/peer_slogdet.py [--rounds 2] [--out FILE.jsonl] [--sizes 16 64]
+[--dtypes float64] [--modes fwd]
 (results: README.md's slogdet table). In one process the libraries' thread pools (TF's, torch's
 OpenMP, OpenBLAS) spin after each call and steal the cores from whoever runs next, so every
 (library, dtype, n, mode) runs in a fresh process: 1.5 s of warm-up (dx's graph path speeds up
@@ -72,7 +73,7 @@ def run_case(lib, dtype, n, mode, reps):
     return {"lib": lib, "dtype": dtype, "n": n, "mode": mode, "batch": batch, "min_ms": min(ts) * 1e3}
 
 
-def table(rows):
+def table(rows, dtypes=DTYPES, sizes=SIZES):
     best = collections.defaultdict(lambda: None)
     for r in rows:
         k = (r["dtype"], r["n"], r["mode"], r["lib"])
@@ -81,8 +82,8 @@ def table(rows):
     ratio = lambda a, b: "—" if a is None or b is None else f"{a / b:.2f}x"
     out = ["| dtype | n | dx fwd | torch fwd | torch / dx | dx fwd+bwd | torch fwd+bwd | torch / dx "
            "| dx.numpy | NumPy | NumPy / dx.numpy |", "|---|---|" + "---:|" * 9]
-    for d in DTYPES:
-        for n in SIZES:
+    for d in dtypes:
+        for n in sizes:
             g = lambda m, l: best[(d, n, m, l)]
             out.append(f"| {d} | {n} | {f(g('fwd', 'dx'))} | {f(g('fwd', 'torch'))} | "
                        f"{ratio(g('fwd', 'torch'), g('fwd', 'dx'))} | {f(g('fwdbwd', 'dx'))} | "
@@ -96,6 +97,9 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--out", default=None, help="append each case's result (JSON lines)")
+    p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    p.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=DTYPES)
+    p.add_argument("--modes", nargs="+", default=["fwd", "fwdbwd"], choices=["fwd", "fwdbwd"])
     p.add_argument("--case", nargs=4, metavar=("LIB", "DTYPE", "N", "MODE"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.case:
@@ -105,9 +109,9 @@ def main():
         return
     rows = []
     for _ in range(args.rounds):
-        for d in DTYPES:
-            for n in SIZES:
-                for mode in ("fwd", "fwdbwd"):
+        for d in args.dtypes:
+            for n in args.sizes:
+                for mode in args.modes:
                     for lib in ("dx", "torch") + (("dx.numpy", "numpy") if mode == "fwd" else ()):
                         res = subprocess.run([sys.executable, __file__, "--case", lib, d, str(n), mode],
                                              capture_output=True, text=True, timeout=300)
@@ -119,7 +123,7 @@ def main():
                             with open(args.out, "a") as fh:
                                 fh.write(lines[-1] + "\n")
                         time.sleep(0.5)
-    print(table(rows))
+    print(table(rows, args.dtypes, args.sizes))
 
 
 if __name__ == "__main__":

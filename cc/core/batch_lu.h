@@ -5,14 +5,15 @@
 // busy at small n, where a column is shorter than a register (n = 16 in float32: ~1.2k instead of
 // ~11k instructions per factorization, callgrind).
 //
-// Pivoting without moving rows ("implicit" partial pivoting): rows stay where they are and a
+// Small n pivot without moving rows ("implicit" partial pivoting): rows stay where they are and a
 // per-row mask marks those already chosen as pivots. Step k picks, per lane, the unused row p of
 // largest |a[p, k]| (ties: the lowest row; LAPACK's rule up to the order of the rows), extracts it
 // with a select chain, and eliminates column k from the other unused rows. Rows then hold their
 // multipliers (columns < the step they were chosen at) and their U row (columns >= it), so the
 // LAPACK-layout factors of small_lu.h are the rows in pick order, perm[i] = the row picked at step
-// i; lu_factor_lanes extracts each row as it is picked. Same factors as xGETF2 up to ties, and
-// the consumers (inverse_from_lu, the GPU kernels) read this layout.
+// i; lu_factor_lanes extracts each row as it is picked. From cpu_plan's kLanesSwappedMin the lanes
+// interchange rows, each lane its own (swap_rows_lanes), in panels: xGETF2's factors bit for bit,
+// in the same layout. The consumers (inverse_from_lu, the GPU kernels) read this layout.
 //
 // Real float32/float64 only; complex input and larger sizes take the per-matrix path.
 // GCC/Clang vector extensions plus AVX transposes (the build targets AVX, as TF's wheel does).
@@ -202,13 +203,14 @@ void load_lanes(const R* src, index_t stride, int count, typename Pack<R>::V* v,
   if (finite != nullptr) *finite = all_finite;
 }
 
-// Columns j0 <= j < j_end of a[] (n×n, column-major) minus mult u_j: a[i, j] -= mult[i] * u[j].
+// Columns j0 <= j < j_end of a[] (n×n, column-major) minus mult u_j: a[i, j] -= mult[i] * u[j]
+// for rows i0 <= i < n.
 // Four columns per pass share each load of mult[i] (one pass per column loaded it for every entry
 // and ran 8 instructions per update where this runs ~5, callgrind). Each entry gets the same
 // single multiply and subtract either way.
 template <int N, class R>
-inline void eliminate_columns(typename Pack<R>::V* a, int n_runtime, int j0, int j_end, const typename Pack<R>::V* mult,
-                              const typename Pack<R>::V* u) {
+inline void eliminate_columns(typename Pack<R>::V* a, int n_runtime, int i0, int j0, int j_end,
+                              const typename Pack<R>::V* mult, const typename Pack<R>::V* u) {
   using V = typename Pack<R>::V;
   const int n = N > 0 ? N : n_runtime;
   int j = j0;
@@ -219,7 +221,7 @@ inline void eliminate_columns(typename Pack<R>::V* a, int n_runtime, int j0, int
     V* c2 = c1 + n;
     V* c3 = c2 + n;
     DETEXP_UNROLL
-    for (int i = 0; i < n; ++i) {
+    for (int i = i0; i < n; ++i) {
       const V m = mult[i];
       c0[i] -= m * u0;
       c1[i] -= m * u1;
@@ -231,70 +233,8 @@ inline void eliminate_columns(typename Pack<R>::V* a, int n_runtime, int j0, int
     const V uj = u[j];
     V* cj = a + j * n;
     DETEXP_UNROLL
-    for (int i = 0; i < n; ++i) cj[i] -= mult[i] * uj;
+    for (int i = i0; i < n; ++i) cj[i] -= mult[i] * uj;
   }
-}
-
-// Column j of a[] after the B steps k0 .. k0+B-1 of a panel, whose multipliers are
-// panel[t n + i] (mult of step k0 + t; 0 in rows used by then) and whose pivot rows sit at
-// offset[t] (per lane, in scalars) with multipliers l_ts[t][s] at the panel's earlier steps s < t.
-// First the pivot rows' entries u_t[j] as step k0 + t would have read them (the row's entry less
-// the earlier steps' updates, in step order), then every row less mult_t u_t[j] for t in step
-// order: each entry gets the subtractions of the one-step-at-a-time elimination in the same order
-// (the same bits), while the column passes through the registers once per panel instead of once
-// per step. Eight rows at a time: eight independent chains of B dependent subtractions.
-template <int B, class R>
-inline void update_trailing_column(typename Pack<R>::V* a, int n, int j, int k0, const typename Pack<R>::V* panel,
-                                   const int (*offset)[Pack<R>::W], const typename Pack<R>::V (*l_ts)[B],
-                                   typename Pack<R>::V* lapack) {
-  using V = typename Pack<R>::V;
-  V* c = a + j * n;
-  V u[B];
-  DETEXP_UNROLL
-  for (int t = 0; t < B; ++t) {
-    V g = gather_lanes(reinterpret_cast<const R*>(c), offset[t]);
-    DETEXP_UNROLL
-    for (int s = 0; s < t; ++s) g -= l_ts[t][s] * u[s];
-    u[t] = g;
-    if (lapack != nullptr) lapack[k0 + t + j * n] = g;
-  }
-  constexpr int kRows = 8;
-  int i = 0;
-  for (; i + kRows <= n; i += kRows) {
-    V acc[kRows];
-    DETEXP_UNROLL
-    for (int r = 0; r < kRows; ++r) acc[r] = c[i + r];
-    DETEXP_UNROLL
-    for (int t = 0; t < B; ++t) {
-      DETEXP_UNROLL
-      for (int r = 0; r < kRows; ++r) acc[r] -= panel[t * n + i + r] * u[t];
-    }
-    DETEXP_UNROLL
-    for (int r = 0; r < kRows; ++r) c[i + r] = acc[r];
-  }
-  for (; i < n; ++i) {
-    V acc = c[i];
-    DETEXP_UNROLL
-    for (int t = 0; t < B; ++t) acc -= panel[t * n + i] * u[t];
-    c[i] = acc;
-  }
-}
-
-// Columns k0 + B .. n-1 after the panel of steps k0 .. k0+B-1 (see update_trailing_column).
-template <int B, class R>
-void update_trailing_lanes(typename Pack<R>::V* a, int n, int k0, const typename Pack<R>::V* panel,
-                           const typename Pack<R>::V* picked, typename Pack<R>::V* lapack) {
-  using V = typename Pack<R>::V;
-  constexpr int W = Pack<R>::W;
-  int offset[B][W];
-  for (int t = 0; t < B; ++t) {
-    for (int l = 0; l < W; ++l) offset[t][l] = static_cast<int>(picked[k0 + t][l]) * W + l;
-  }
-  V l_ts[B][B];
-  for (int t = 1; t < B; ++t) {
-    for (int s = 0; s < t; ++s) l_ts[t][s] = gather_lanes(reinterpret_cast<const R*>(panel + s * n), offset[t]);
-  }
-  for (int j = k0 + B; j < n; ++j) update_trailing_column<B, R>(a, n, j, k0, panel, offset, l_ts, lapack);
 }
 
 // Step k of lu_factor_lanes: picks the pivot rows, extracts them (prow[j] for k <= j < k1, and
@@ -328,7 +268,7 @@ __attribute__((always_inline)) inline void lu_step_lanes(typename Pack<R>::V* a,
   // and-or pairs in all; from n = 8 on, W scalar loads per column cost less (10-17% faster at
   // n = 12, 16, single-thread microbenchmark).
   const int j_first = lapack != nullptr ? 0 : k;
-  if (n <= cpu_plan::kLanesMaskGatherMax) {
+  if (N > 0 && N <= cpu_plan::kLanesMaskGatherMax) {  // (N = 0 means n > 8)
     DETEXP_UNROLL
     for (int i = 0; i < n; ++i) is_p[i] = as_mask(p == R(i));
     DETEXP_UNROLL
@@ -379,46 +319,170 @@ __attribute__((always_inline)) inline void lu_step_lanes(typename Pack<R>::V* a,
       ck[i] = mask_or(mask_and(u, ck[i]), m);
     }
   }
-  eliminate_columns<N, R>(a, n, k + 1, k1, mult, prow);
+  eliminate_columns<N, R>(a, n, 0, k + 1, k1, mult, prow);
 }
 
-// Implicit-pivoting LU of the W column-major matrices in a[] (see the top of the file).
+// Row k and row p_l of column c exchanged in lane l (offset[l] = p_l W + l, in scalars): the row
+// interchange of partial pivoting, a different one per matrix. A gather, W scalar stores and one
+// vector store (which comes last: where p_l = k the lane keeps its entry). W masked vector
+// read-modify-writes instead of the scalar stores ran 12-20% slower (float32 n = 32..64).
+template <class R>
+inline void swap_rows_lanes(typename Pack<R>::V* c, int k, const int* offset) {
+  using V = typename Pack<R>::V;
+  constexpr int W = Pack<R>::W;
+  R* s = reinterpret_cast<R*>(c);
+  const V moved = gather_lanes(s, offset);
+  const V old = c[k];
+  for (int l = 0; l < W; ++l) s[offset[l]] = old[l];
+  c[k] = moved;
+}
+
+// Step k of a panel k0 <= k < k1 of the factorization with row interchanges (lu_factor_lanes,
+// n >= kLanesSwappedMin): rows < k hold the earlier steps' pivot rows in pick order. Picks per lane
+// the first row i >= k of largest |a[i, k]| (LAPACK's rule; NaN counts as 0), records the original
+// row (rowid) in picked[k] and its position in offset (see swap_rows_lanes), swaps it with row k in columns
+// first_column <= j < k1 (later columns get the swap in update_trailing_swapped), and eliminates
+// column k from rows k+1.. of the panel's columns. Per entry the arithmetic of lu_step_lanes.
+template <class R>
+__attribute__((always_inline)) inline void lu_panel_step_lanes(typename Pack<R>::V* a, int n, int k, int first_column,
+                                                               int k1, typename Pack<R>::V* rowid,
+                                                               typename Pack<R>::V* picked,
+                                                               int* offset, typename Pack<R>::V* prow) {
+  using V = typename Pack<R>::V;
+  constexpr int W = Pack<R>::W;
+  const V zero = V{} * 0, one = zero + 1, minus_one = zero - 1;
+  V* ck = a + k * n;
+  V best = minus_one, p = zero, row = zero + R(k);
+  for (int i = k; i < n; ++i, row += one) {
+    const V v = max_of(abs_of(ck[i]), zero);  // max(NaN, 0) = 0: the second operand wins on NaN
+    const V bigger = as_mask(v > best);
+    best = max_of(v, best);
+    p = select(bigger, row, p);
+  }
+  for (int l = 0; l < W; ++l) offset[l] = static_cast<int>(p[l]) * W + l;
+  picked[k] = gather_lanes(reinterpret_cast<const R*>(rowid), offset);
+  swap_rows_lanes<R>(rowid, k, offset);
+  for (int j = first_column; j < k1; ++j) swap_rows_lanes<R>(a + j * n, k, offset);
+  // The multipliers, in column k below the pivot (as lu_step_lanes forms them; zero pivot: no
+  // elimination, the multipliers are 0).
+  const V pivot = ck[k];
+  const V nonzero = as_mask(pivot != zero);
+  const V inv_pivot = select(nonzero, one / pivot, zero);
+  const V huge = as_mask(abs_of(pivot) >= reciprocal_limit<R>());  // see reciprocal_limit
+  if (any_lane(huge)) {
+    for (int i = k + 1; i < n; ++i) ck[i] = select(nonzero, select(huge, ck[i] / pivot, ck[i] * inv_pivot), zero);
+  } else {
+    for (int i = k + 1; i < n; ++i) ck[i] = ck[i] * inv_pivot;
+  }
+  for (int j = k + 1; j < k1; ++j) prow[j] = a[k + j * n];
+  eliminate_columns<0, R>(a, n, k + 1, k + 1, k1, ck, prow);
+}
+
+// Columns k0 + B .. n-1 after the panel of steps k0 .. k0+B-1 (lu_panel_step_lanes; offset[t]:
+// step k0 + t's pivot rows, see swap_rows_lanes). Per column: the panel's row interchanges in step order,
+// then rows k0 + t become U's entries u_t (the entry less l_ts u_s for s < t, in order) and every
+// row below loses l_it u_t for t in step order. Each entry gets the subtractions of the
+// one-step-at-a-time elimination in the same order (the same bits), while the column passes
+// through the registers once per panel instead of once per step. Eight rows at a time: eight
+// independent chains of B dependent subtractions.
+template <int B, class R>
+void update_trailing_swapped(typename Pack<R>::V* a, int n, int k0, const int (*offset)[Pack<R>::W]) {
+  using V = typename Pack<R>::V;
+  const V* l = a + k0 * n;  // the panel's multipliers: l_it = l[t n + i]
+  V l_ts[B][B];
+  for (int t = 1; t < B; ++t) {
+    for (int s = 0; s < t; ++s) l_ts[t][s] = l[s * n + k0 + t];
+  }
+  const int k1 = k0 + B;
+  for (int j = k1; j < n; ++j) {
+    V* c = a + j * n;
+    for (int t = 0; t < B; ++t) swap_rows_lanes<R>(c, k0 + t, offset[t]);
+    V u[B];
+    DETEXP_UNROLL
+    for (int t = 0; t < B; ++t) {
+      V g = c[k0 + t];
+      DETEXP_UNROLL
+      for (int s = 0; s < t; ++s) g -= l_ts[t][s] * u[s];
+      u[t] = g;
+      c[k0 + t] = g;
+    }
+    constexpr int kRows = 8;
+    int i = k1;
+    for (; i + kRows <= n; i += kRows) {
+      V acc[kRows];
+      DETEXP_UNROLL
+      for (int r = 0; r < kRows; ++r) acc[r] = c[i + r];
+      DETEXP_UNROLL
+      for (int t = 0; t < B; ++t) {
+        DETEXP_UNROLL
+        for (int r = 0; r < kRows; ++r) acc[r] -= l[t * n + i + r] * u[t];
+      }
+      DETEXP_UNROLL
+      for (int r = 0; r < kRows; ++r) c[i + r] = acc[r];
+    }
+    for (; i < n; ++i) {
+      V acc = c[i];
+      DETEXP_UNROLL
+      for (int t = 0; t < B; ++t) acc -= l[t * n + i] * u[t];
+      c[i] = acc;
+    }
+  }
+}
+
+// The panel path of lu_factor_lanes (n >= kLanesSwappedMin), factors in LAPACK layout in a[]
+// (multipliers swapped too only if with_multipliers). Out of line: inlined into lu_factor_lanes
+// it slowed the one-step path (float32 n = 24: 650 -> 900 ns per matrix).
+template <class R>
+__attribute__((noinline)) void lu_factor_swapped_lanes(typename Pack<R>::V* a, int n, typename Pack<R>::V* picked,
+                                                       bool with_multipliers) {
+  using V = typename Pack<R>::V;
+  constexpr int B = cpu_plan::kLanesPanel;
+  constexpr int W = Pack<R>::W;
+  V rowid[kLanesMax], prow[kLanesMax];
+  for (int i = 0; i < n; ++i) rowid[i] = V{} * 0 + R(i);
+  int offset[B][W];
+  for (int k0 = 0; k0 < n; k0 += B) {
+    const int k1 = std::min(n, k0 + B);
+    const int first_column = with_multipliers ? 0 : k0;
+    for (int k = k0; k < k1; ++k) {
+      lu_panel_step_lanes<R>(a, n, k, first_column, k1, rowid, picked, offset[k - k0], prow);
+    }
+    if (k1 < n) update_trailing_swapped<B, R>(a, n, k0, offset);
+  }
+}
+
+// LU of the W column-major matrices in a[] (see the top of the file); returns whether a[] holds
+// the LAPACK-layout factors afterwards (the panel path) rather than lapack / the implicit layout.
 // picked[k][l] = the row chosen at step k in lane l (as a float: exact for n < 2^24).
-// Unless lapack is null it also receives the LAPACK-layout factors (column-major, row k = the row
-// picked at step k), still lanes-parallel: step k extracts the pivot row whole, its multipliers
-// (columns < k, final by then) along with the U part the elimination needs (in panels, the part
-// beyond the panel when update_trailing_lanes reaches it). That costs W n/2
-// extra lane loads per step; gathering the n^2 entries per lane after the factorization cost as
-// much as the factorization itself (perf, n = 16), and the result can leave with vector stores.
+// Below kLanesSwappedMin, implicit pivoting one step at a time; unless lapack is null it also
+// receives the LAPACK-layout factors (column-major, row k = the row picked at step k), still
+// lanes-parallel: step k extracts the pivot row whole, its multipliers (columns < k, final by
+// then) along with the U part. That costs W n/2 extra lane loads per step; gathering the n^2
+// entries per lane after the factorization cost as much as the factorization itself (perf,
+// n = 16), and the result can leave with vector stores.
+// From kLanesSwappedMin, panels of B steps with row interchanges, a different one per lane
+// (swap_rows_lanes): each step eliminates from the rows below it only (implicit pivoting updates
+// every row, n^3/2 multiply-subtracts instead of n^3/3), and the columns beyond the panel get its
+// swaps and updates in one pass (update_trailing_swapped): at n = 64 a group's 128 KB (float64)
+// pass through the cache once per panel instead of once per step. The columns before the panel
+// get its swaps only when the factors are wanted (lapack not null). Ties pick the first row in the
+// swapped order, as LAPACK's xGETRF does.
 template <int N, class R>
-void lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V* picked,
+bool lu_factor_lanes(typename Pack<R>::V* a, int n_runtime, typename Pack<R>::V* picked,
                      typename Pack<R>::V* lapack = nullptr) {
   using V = typename Pack<R>::V;
   constexpr int kMax = N > 0 ? N : kLanesMax;
   const int n = N > 0 ? N : n_runtime;
-  V used[kMax], is_p[kMax], prow[kMax];
+  if (N == 0 && n >= cpu_plan::kLanesSwappedMin<R>) {
+    lu_factor_swapped_lanes<R>(a, n, picked, lapack != nullptr);
+    return true;
+  }
+  V used[kMax], is_p[kMax], prow[kMax], mult[kMax];
   DETEXP_UNROLL
   for (int i = 0; i < n; ++i) used[i] = V{} * 0;
-  if (N > 0 || n < cpu_plan::kLanesBlockedMin) {  // one step at a time, right-looking
-    V mult[kMax];
-    DETEXP_UNROLL
-    for (int k = 0; k < n; ++k) lu_step_lanes<N, R>(a, n, k, n, used, is_p, prow, mult, picked, lapack);
-    return;
-  }
-  if constexpr (N == 0) {
-    // Panels of B steps: each eliminates within its own columns, then updates the columns beyond
-    // it in one pass (update_trailing_lanes): the same bits, and at n = 64 a group's 128 KB
-    // (float64) pass through the cache once per panel instead of once per step.
-    constexpr int B = cpu_plan::kLanesPanel;
-    V panel[B * kLanesMax];  // the panel's multipliers, step k0 + t in panel[t n ..]
-    for (int k0 = 0; k0 < n; k0 += B) {
-      const int k1 = std::min(n, k0 + B);
-      for (int k = k0; k < k1; ++k) {
-        lu_step_lanes<0, R>(a, n, k, k1, used, is_p, prow, panel + (k - k0) * n, picked, lapack);
-      }
-      if (k1 < n) update_trailing_lanes<B, R>(a, n, k0, panel, picked, lapack);
-    }
-  }
+  DETEXP_UNROLL
+  for (int k = 0; k < n; ++k) lu_step_lanes<N, R>(a, n, k, n, used, is_p, prow, mult, picked, lapack);
+  return false;
 }
 
 // Where entry (i, j) of the inverse goes: x[i * row_stride + j * col_stride] (column-major:
@@ -625,7 +689,8 @@ void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad
   load_lanes(in, nn, static_cast<int>(nn), a, &finite);
   prefetch_next_group(in, nn);
   const bool keep = lu != nullptr;
-  lu_factor_lanes<N, R>(a, n, buf.perm.data(), keep ? b : nullptr);
+  const bool in_place = lu_factor_lanes<N, R>(a, n, buf.perm.data(), keep ? b : nullptr);
+  V* factors = in_place ? a : b;
   // The sign of each lane's permutation, (-1)^(number of inversions), for all lanes at once (the
   // per-lane cycle walk of permutation_parity was a quarter of this function at n = 16, perf).
   V odd = V{} * 0;
@@ -634,12 +699,14 @@ void slogdet_group(const R* in, int n_runtime, R* lu, int* perm, R* sign, R* lad
     DETEXP_UNROLL
     for (int j = i + 1; j < n; ++j) odd = mask_xor(odd, as_mask(buf.perm[i] > buf.perm[j]));
   }
-  // U's diagonal, lanes-parallel: u_kk sits in the row picked at step k (in buf.b already when
-  // the factors are kept). Then the factors leave through vector stores.
+  // U's diagonal, lanes-parallel: u_kk sits in the row picked at step k (in row k when the
+  // factors are in LAPACK layout). Then the factors leave through vector stores.
   V diag[kLanesMax];
   DETEXP_UNROLL
-  for (int k = 0; k < n; ++k) diag[k] = keep ? b[k + k * n] : pick_lanes<R>(a + k * n, buf.perm[k]);
-  if (keep) store_lanes(b, static_cast<int>(nn), nn, lu);
+  for (int k = 0; k < n; ++k) {
+    diag[k] = keep || in_place ? factors[k + k * n] : pick_lanes<R>(a + k * n, buf.perm[k]);
+  }
+  if (keep) store_lanes(factors, static_cast<int>(nn), nn, lu);
   V signs, lads;
   slogdet_from_diagonal_lanes<R>(diag, n, odd, finite, &signs, &lads);
   for (int l = 0; l < W; ++l) {

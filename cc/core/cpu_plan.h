@@ -20,17 +20,19 @@ constexpr int kLuFullColumnsMax = 24;
 template <class T>
 constexpr int kLuRightLookingMax = std::is_same<T, std::complex<float>>::value ? kLuFullColumnsMax : 40;
 // Real batches of up to this n factor 8 / 4 matrices per AVX register (one per lane): with the
-// panels below, the lanes stay ahead of the per-matrix paths (Eigen's blocked LU from n = 41) to
-// n = 128; at n = 160 a float64 group's 800 KB no longer fit L2 and Eigen wins. [lanes]
-constexpr int kLanesFactorMax = 128;
+// row-interchange panels below, the lanes stay ahead of the per-matrix paths (Eigen's blocked LU
+// from n = 41) to n = 224; at n = 240 Eigen wins, and with the factors kept from n = 224. [lanes]
+constexpr int kLanesFactorMax = 192;
 // ... and the inverse / the backward in lanes up to this n (at 64 a group's working set leaves
 // L2). [lanes]
 constexpr int kLanesInverseMax = 48;
-// From this n the lanes factor in panels of kLanesPanel steps, delaying their updates of the
-// columns beyond the panel to one pass per panel (same bits): a float64 group leaves L1 at
-// n = 32. Four steps keep a column's multiplicands and eight rows' sums in 16 registers.
+// From this n the lanes factor with row interchanges, in panels of kLanesPanel steps that
+// delay their updates of the columns beyond the panel to one pass per panel (same bits): the
+// swaps cost less than updating the used rows, more so in float64 (a swap moves W = 4 lanes, not
+// 8). Four steps keep a column's multiplicands and eight rows' sums in 16 registers.
 // [lanes-panels]
-constexpr int kLanesBlockedMin = 32;
+template <class R>
+constexpr int kLanesSwappedMin = sizeof(R) == 8 ? 16 : 22;
 constexpr int kLanesPanel = 4;
 // Below this n the lanes gather pivot rows with masks, from it by scalar loads. [lanes]
 constexpr int kLanesMaskGatherMax = 7;
