@@ -1,9 +1,10 @@
-"""Measures the dense-route constant of cc/core/expm_multiply_select.h (kDenseCostRatio):
+"""Measures the dense-route constant (cpu_plan.h's kExpmMultiplyDenseRatio, per precision; used by
+cc/core/expm_multiply_select.h as the backend's Ops::kDenseCostRatio):
 run: PYTHONPATH=python python tools/expm_multiply_crossover.py  (results: docs/expm_multiply_crossover.md).
 
 The selection takes the dense route (exp(tA) by scaling and squaring, then one product) where the
-Taylor steps' multiply-adds m s k n^2 exceed kDenseCostRatio * kDenseProducts * n^3, i.e. where
-    m s k / n  >  R * 12,   R = kDenseCostRatio.
+Taylor steps' multiply-adds m s k n^2 exceed R * kDenseProducts * n^3, i.e. where
+    m s k / n  >  R * 12,   R = the ratio.
 The Taylor route's time includes its selection (for n > 64 the block 1-norm estimates of
 ||Ã^p||_1: tens of passes over A), which does not grow with the columns of b, so the per-term cost
 comes from two runs on the same matrix and t with k = 1 and k = 16 columns where the selection plans

@@ -55,5 +55,15 @@ constexpr int kPadeRightLookingMax = std::is_same<T, float>::value || std::is_sa
                                          ? 96
                                          : kLuRightLookingMax<T>;
 
+// ---- the action of the exponential (expm_multiply) ----
+// The dense route (exp(tA), then one product) where the Taylor steps' m s k n^2 multiply-adds
+// exceed this ratio times kDenseProducts n^3 (expm_multiply_select.h): a thin product costs more
+// per multiply-add than a square GEMM, by the break-even medians ~3 in float64 and ~1 in float32
+// (complex: its real type's entry, not measured apart). [expm-multiply-dense], in
+// docs/expm_multiply_crossover.md
+template <class T>
+constexpr double kExpmMultiplyDenseRatio =
+    std::is_same<T, float>::value || std::is_same<T, std::complex<float>>::value ? 1.0 : 3.0;
+
 }  // namespace cpu_plan
 }  // namespace detexp

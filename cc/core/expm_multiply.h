@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "avx512.h"
+#include "cpu_plan.h"
 #include "entry_points.h"
 #include "expm.h"
 #include "expm_multiply_chain.h"
@@ -45,6 +46,7 @@ class CpuOps {
   using ColMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
   using Block = Eigen::Map<ColMat>;
   static constexpr bool kEstimates = true;
+  static constexpr double kDenseCostRatio = cpu_plan::kExpmMultiplyDenseRatio<T>;
 
   CpuOps(const T* a, const T* b, const T* g, int n, int k, const ParallelBlocks* par)
       : a_(a), b_(b), g_(g), n_(n), k_(k), par_(par) {}

@@ -30,6 +30,7 @@
 // The Ops interface (buffers are named by the ints below; blocks are n×k unless said otherwise;
 // every value returned is the same in every member of a GPU team):
 //   using Scalar, Real;  static constexpr bool kEstimates (whether estimate_apply exists)
+//   static constexpr double kDenseCostRatio (the backend's plan: see kDenseProducts)
 //   int n(), k()
 //   Shift<T> prepare()                 Ã := A - μI; μ, ||Ã||_1, whether A is finite
 //   void load_b(int dst), load_g(int dst)    the op's b, or the backward's upstream g
@@ -115,22 +116,23 @@ DETEXP_HD_CALL int select(Ops& ops, typename Ops::Scalar t, real_t<typename Ops:
   const int n = ops.n(), k = ops.k();
   const double abs_t = static_cast<double>(modulus(t));
   const double a1 = abs_t * static_cast<double>(norm1);
-  if (!(a1 > 0)) return plan_code(1, 1, n, k);  // m = 1, s = 1: see the header
+  constexpr double ratio = Ops::kDenseCostRatio;
+  if (!(a1 > 0)) return plan_code(1, 1, n, k, ratio);  // m = 1, s = 1: see the header
   if (norm_suffices<R>(a1, k)) {
     int m = 0;
     double s = 0;
     plan_from_norm<R>(a1, &m, &s);
-    return plan_code(m, s, n, k);
+    return plan_code(m, s, n, k, ratio);
   }
   R norms[kMaxPower + 2] = {};
   if constexpr (Ops::kEstimates) {
     if (n > kExactNormMaxN) {
       estimate_power_norms(ops, norms);  // the backend's (found by ADL), host only
-      return plan_from_power_norms<R>(norms, abs_t, n, k);
+      return plan_from_power_norms<R>(norms, abs_t, n, k, ratio);
     }
   }
   ops.exact_power_norms(norms);
-  return plan_from_power_norms<R>(norms, abs_t, n, k);
+  return plan_from_power_norms<R>(norms, abs_t, n, k, ratio);
 }
 
 // One step F := η T_J(hÃ) F (AH2011 Alg. 3.2, the inner loop) with J <= m by the termination test;

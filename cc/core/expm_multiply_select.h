@@ -50,14 +50,13 @@ DETEXP_HD bool choice_valid(int code) {
 }
 
 // The dense route: exp(tA) by scaling and squaring (expm.h / the GPU's expm), then one product.
-// Taken where m s k n^2 (the Taylor steps' multiply-adds) exceeds kDenseCostRatio times
+// Taken where m s k n^2 (the Taylor steps' multiply-adds) exceeds dense_ratio times
 // kDenseProducts n^3 (about what a Padé 13 exponential with a few squarings costs): for large
 // ||tA|| or many columns, forming exp(tA) is the cheaper way to exp(tA) B. It is also the loop
-// bound: s <= kDenseCostRatio kDenseProducts n / (m k).
-// kDenseCostRatio: one thin product n×n × n×k costs more per multiply-add than a square GEMM
-// (memory-bound for small k); measured in docs/expm_multiply_crossover.md.
+// bound: s <= dense_ratio kDenseProducts n / (m k). dense_ratio, how much more a multiply-add
+// of a thin product n×n × n×k costs than one of a square GEMM, is the backend's (Ops::
+// kDenseCostRatio, from its plan: cpu_plan.h).
 constexpr double kDenseProducts = 12.0;
-constexpr double kDenseCostRatio = 4.0;
 
 // Up to this many steps the backward keeps F at every step (s blocks of n×k); beyond, every
 // ceil(sqrt(s))-th, recomputing a segment's steps when it gets there (2 sqrt(s) blocks, one more
@@ -120,16 +119,16 @@ DETEXP_HD bool plan_from_alphas(const double* alpha, int* m_out, double* s_out) 
 }
 
 // The code for (m, s) on an n×n matrix with k columns: Taylor, or dense where it costs less
-// (kDenseCostRatio) or s is out of bounds.
-DETEXP_HD int plan_code(int m, double s, int n, int k) {
+// (dense_ratio, see kDenseProducts) or s is out of bounds.
+DETEXP_HD int plan_code(int m, double s, int n, int k, double dense_ratio) {
   const double taylor = static_cast<double>(m) * s * k;
-  if (!(s <= kMaxSteps) || taylor > kDenseCostRatio * kDenseProducts * n) return kChoiceDense;
+  if (!(s <= kMaxSteps) || taylor > dense_ratio * kDenseProducts * n) return kChoiceDense;
   return choice_code(m, static_cast<int>(s));
 }
 
 // d_p = |t| ||Ã^p||_1^(1/p) from norms[p] = ||Ã^p||_1, p = 2..p_max + 1, then α_p and the plan.
 template <class R>
-DETEXP_HD int plan_from_power_norms(const R* norms, double abs_t, int n, int k) {
+DETEXP_HD int plan_from_power_norms(const R* norms, double abs_t, int n, int k, double dense_ratio) {
   double d[kMaxPower + 2] = {};
   for (int p = 2; p <= kMaxPower + 1; ++p) {
     // An overflowed (inf) or NaN norm: no bound from this p (the NaN is skipped by the plan).
@@ -145,7 +144,7 @@ DETEXP_HD int plan_from_power_norms(const R* norms, double abs_t, int n, int k) 
   int m = 0;
   double s = 0;
   if (!plan_from_alphas<R>(alpha, &m, &s)) return kChoiceDense;
-  return plan_code(m, s, n, k);
+  return plan_code(m, s, n, k, dense_ratio);
 }
 
 }  // namespace expm_multiply
