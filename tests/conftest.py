@@ -52,39 +52,15 @@ def native_hooks():
 
 def lapack_getf2(a):
     """LAPACK's xGETF2 on the real 2-D matrix a itself, in a's dtype: (the factors, L below the
-    diagonal and U on and above it, in pivot order; perm, perm[k] = the row of a picked at step k).
-    Rows interchanged, the first largest |a_ik| as pivot, multipliers a_ik * (1/a_kk) (a_ik / a_kk
-    where 1/a_kk would be subnormal), no elimination under an exactly zero pivot."""
+    diagonal and U on and above it, in pivot order; perm, perm[k] = the row of a picked at step k;
+    the permutation's sign). Rows interchanged, the first largest |a_ik| as pivot (IxAMAX: a NaN
+    never counts as larger), multipliers a_ik * (1/a_kk) (a_ik / a_kk where 1/a_kk would be
+    subnormal), no elimination under an exactly zero pivot."""
     a = a.copy()
     n = a.shape[0]
     r = a.dtype.type
     limit = r(1) / np.finfo(r).tiny
     perm = np.arange(n)
-    with np.errstate(all="ignore"):
-        for k in range(n):
-            p = k + int(np.argmax(np.abs(a[k:, k])))  # argmax: the first of the largest
-            a[[k, p]] = a[[p, k]]
-            perm[[k, p]] = perm[[p, k]]
-            piv = a[k, k]
-            if piv == 0:
-                continue
-            if abs(piv) < limit:
-                a[k + 1:, k] *= r(1) / piv
-            else:
-                a[k + 1:, k] /= piv
-            a[k + 1:, k + 1:] -= np.outer(a[k + 1:, k], a[k, k + 1:])
-    return a, perm
-
-
-def lapack_getf2_slogdet(a):
-    """(sign, logabsdet) by LAPACK's xGETF2 on the real 2-D matrix a itself (rows interchanged,
-    first largest |a_ik| as pivot, multipliers a_ik * (1/a_kk), or a_ik / a_kk where 1/a_kk would be
-    subnormal), in a's dtype, then sign 0 and -inf for an exactly zero pivot, NaN for a NaN on
-    U's diagonal: the answer detexp documents for real input with ±Inf entries."""
-    a = a.copy()
-    n = a.shape[0]
-    r = a.dtype.type
-    limit = r(1) / np.finfo(r).tiny
     parity = 1
     with np.errstate(all="ignore"):
         for k in range(n):
@@ -95,6 +71,7 @@ def lapack_getf2_slogdet(a):
                     p, best = k + i, col[i]
             if p != k:
                 a[[k, p]] = a[[p, k]]
+                perm[[k, p]] = perm[[p, k]]
                 parity = -parity
             piv = a[k, k]
             if piv == 0:
@@ -103,9 +80,18 @@ def lapack_getf2_slogdet(a):
                 a[k + 1:, k] *= r(1) / piv
             else:
                 a[k + 1:, k] /= piv
-            for j in range(k + 1, n):
-                a[k + 1:, j] -= a[k + 1:, k] * a[k, j]
-        d = np.diag(a)
+            a[k + 1:, k + 1:] -= np.outer(a[k + 1:, k], a[k, k + 1:])
+    return a, perm, parity
+
+
+def lapack_getf2_slogdet(a):
+    """(sign, logabsdet) from lapack_getf2's factors of the real 2-D matrix a, in a's dtype: sign 0
+    and -inf for an exactly zero pivot, NaN for a NaN on U's diagonal: the answer detexp documents
+    for real input with ±Inf entries."""
+    f, _, parity = lapack_getf2(a)
+    r = a.dtype.type
+    with np.errstate(all="ignore"):
+        d = np.diag(f)
         if np.any(d == 0):
             return r(0), r(-np.inf)
         lad = np.sum(np.log(np.abs(d.astype(np.float64))))
