@@ -237,6 +237,29 @@ inline void eliminate_columns(typename Pack<R>::V* a, int n_runtime, int i0, int
   }
 }
 
+// The pivot of column col per lane, as a row index: the first row i0 <= i < n of largest
+// |col[i]|, skipping the rows whose `used` mask is set (used null: none). NaN counts as 0 (NaN
+// input is answered with NaN by the callers anyway), and a used row's all-ones bits are a NaN that
+// no comparison prefers, so every lane picks some row. The search of both eliminations.
+template <int N, class R>
+__attribute__((always_inline)) inline typename Pack<R>::V pivot_rows(const typename Pack<R>::V* col, int i0,
+                                                                     int n_runtime,
+                                                                     const typename Pack<R>::V* used) {
+  using V = typename Pack<R>::V;
+  const int n = N > 0 ? N : n_runtime;
+  const V zero = V{} * 0, one = zero + 1;
+  V best = zero - 1, p = zero, row = zero + R(i0);
+  DETEXP_UNROLL
+  for (int i = i0; i < n; ++i, row += one) {
+    V v = max_of(abs_of(col[i]), zero);  // max(NaN, 0) = 0: the second operand wins on NaN
+    if (used != nullptr) v = mask_or(v, used[i]);
+    const V bigger = as_mask(v > best);
+    best = max_of(v, best);
+    p = select(bigger, row, p);
+  }
+  return p;
+}
+
 // Step k of lu_factor_lanes: picks the pivot rows, extracts them (prow[j] for k <= j < k1, and
 // into lapack), forms the multipliers mult[] (column k) and eliminates columns k < j < k1.
 // Forced inline: out of line, the one-step-at-a-time loop ran 4-6% slower at n = 12..20.
@@ -248,20 +271,8 @@ __attribute__((always_inline)) inline void lu_step_lanes(typename Pack<R>::V* a,
   using V = typename Pack<R>::V;
   constexpr int W = Pack<R>::W;
   const int n = N > 0 ? N : n_runtime;
-  const V zero = V{} * 0, one = zero + 1, minus_one = zero - 1;
-  const V* col = a + k * n;
-  // Pivot: the first unused row of largest |a[i, k]|. NaN counts as 0 and used rows as -1, so
-  // every lane picks some unused row (NaN input is answered with NaN by the caller anyway).
-  V best = minus_one, p = zero, row = zero;
-  DETEXP_UNROLL
-  for (int i = 0; i < n; ++i, row += one) {
-    // max(NaN, 0) = 0 (the second operand wins on NaN), and a used row's all-ones bits are a
-    // NaN that no comparison prefers.
-    const V v = mask_or(max_of(abs_of(col[i]), zero), used[i]);
-    const V bigger = as_mask(v > best);
-    best = max_of(v, best);
-    p = select(bigger, row, p);
-  }
+  const V zero = V{} * 0, one = zero + 1;
+  const V p = pivot_rows<N, R>(a + k * n, 0, n, used);  // the first unused row of largest |a[i, k]|
   picked[k] = p;
   // The pivot row's trailing part, u[k, j] for j >= k (and its multipliers, j < k, for
   // lapack). Small n: by masks over all n rows (exactly one is_p[i] is set per lane), n^3/2
@@ -350,15 +361,9 @@ __attribute__((always_inline)) inline void lu_panel_step_lanes(typename Pack<R>:
                                                                int* offset, typename Pack<R>::V* prow) {
   using V = typename Pack<R>::V;
   constexpr int W = Pack<R>::W;
-  const V zero = V{} * 0, one = zero + 1, minus_one = zero - 1;
+  const V zero = V{} * 0, one = zero + 1;
   V* ck = a + k * n;
-  V best = minus_one, p = zero, row = zero + R(k);
-  for (int i = k; i < n; ++i, row += one) {
-    const V v = max_of(abs_of(ck[i]), zero);  // max(NaN, 0) = 0: the second operand wins on NaN
-    const V bigger = as_mask(v > best);
-    best = max_of(v, best);
-    p = select(bigger, row, p);
-  }
+  const V p = pivot_rows<0, R>(ck, k, n, nullptr);
   for (int l = 0; l < W; ++l) offset[l] = static_cast<int>(p[l]) * W + l;
   picked[k] = gather_lanes(reinterpret_cast<const R*>(rowid), offset);
   swap_rows_lanes<R>(rowid, k, offset);
