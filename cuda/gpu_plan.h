@@ -38,6 +38,17 @@ constexpr int kExpmBatchedMinNFloor = 3;
 // (DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB). [gpu-expm]
 constexpr std::int64_t kExpmGlobalBudgetMB = 1024;
 
+// ---- the action of the exponential (cc/core/expm_multiply_team.h, cuda/expm_multiply_kernels.cu) ----
+// Teams up to n = kExpmMultiplyTeamMaxN (the exact-norm limit of the shared selection); from
+// there, host-driven cuBLAS products with the shared block estimates. [gpu-expm-multiply]
+constexpr int kExpmMultiplyTeamMaxN = 64;
+// The dense route's ratio (expm_multiply_select.h's kDenseProducts rule) for the teams: both routes
+// run the team's plain loops, a thin product's multiply-add costs about a square one's. [gpu-expm-multiply]
+struct ExpmMultiplyTeamDenseRatio {
+  template <class T>
+  static constexpr double kDenseRatio = 1.0;
+};
+
 }  // namespace plan
 }  // namespace gpu
 }  // namespace detexp

@@ -3,61 +3,14 @@
 // _detexp_testing.team_expm, tests/test_core_small_expm.py.
 #include <algorithm>
 #include <complex>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "cc/core/small_expm.h"
 #include "cc/pybind/array_util.h"
+#include "thread_team.h"
 
 namespace detexp {
-
-// A reusable barrier for the CPU emulation of a GPU team (C++17 has no std::barrier).
-class CpuBarrier {
- public:
-  explicit CpuBarrier(int count) : count_(count) {}
-  void wait() {
-    std::unique_lock<std::mutex> lock(m_);
-    const long gen = gen_;
-    if (++waiting_ == count_) {
-      waiting_ = 0;
-      ++gen_;
-      cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return gen_ != gen; });
-    }
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  int count_, waiting_ = 0;
-  long gen_ = 0;
-};
-
-// `size` OS threads as one team: the same interface and the same work split as the GPU's warp and
-// block teams (cuda/expm_teams.h), so CI exercises the team decomposition — every member's share
-// of each loop, every barrier — on the CPU. max() goes through a shared array between two
-// barriers, like BlockTeam's.
-struct ThreadTeam {
-  int r, s;
-  CpuBarrier* barrier;
-  double* red;
-  int rank() const { return r; }
-  int size() const { return s; }
-  void sync() const { barrier->wait(); }
-  template <class V>
-  V max(V v) const {
-    red[r] = static_cast<double>(v);
-    barrier->wait();
-    double x = red[0];
-    for (int i = 1; i < s; ++i) x = nan_max(x, red[i]);
-    barrier->wait();
-    return static_cast<V>(x);
-  }
-};
 
 // mode 0 exp(a); 1 (exp(a), L(a, e)); 2 L(a^H, e), expm's backward. Row-major slices are passed as
 // they are (see small_expm.h). Returns (results, choices): the choice code (m + 256 s, or -1
@@ -94,16 +47,7 @@ py::tuple team_expm(const CArray<T>& a, const CArray<T>& e, int mode, int thread
   };
   {
     py::gil_scoped_release release;
-    if (threads == 1) {
-      run(SerialTeam());
-    } else {
-      CpuBarrier barrier(threads);
-      std::vector<double> red(threads);
-      std::vector<std::thread> pool;
-      for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { run(ThreadTeam{t, threads, &barrier, red.data()}); });
-      run(ThreadTeam{0, threads, &barrier, red.data()});
-      for (auto& th : pool) th.join();
-    }
+    run_team(threads, run);
   }
   if (mode == 0) return py::make_tuple(r, choice);
   if (mode == 1) return py::make_tuple(py::make_tuple(r, l), choice);
