@@ -49,6 +49,15 @@ struct ExpmMultiplyTeamDenseRatio {
   static constexpr double kDenseRatio = 1.0;
 };
 
+// The dense route's ratio for the host-driven cuBLAS path (n > kExpmMultiplyTeamMaxN): a Taylor
+// term costs a product plus a host read of its norms (~20 us, whatever n and k), the dense route a
+// few tens of GEMMs and reads (n = 2048 float32: ~9 ms, 450 terms; n = 256: ~0.3 ms, 15 terms),
+// so the break-even m s k is ~0.02 kDenseProducts n. Estimated, owed a GPU measurement. [gpu-expm-multiply]
+struct ExpmMultiplyBlasDenseRatio {
+  template <class T>
+  static constexpr double kDenseRatio = 0.02;
+};
+
 }  // namespace plan
 }  // namespace gpu
 }  // namespace detexp

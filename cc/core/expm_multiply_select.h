@@ -75,6 +75,20 @@ DETEXP_HD int checkpoint_buffers(int s) {
   return (s + c - 1) / c + c - 1;
 }
 
+// The most checkpoint buffers a backward can need on an n×n matrix with k columns: the dense rule
+// bounds m s k by dense_ratio kDenseProducts n (m >= 1), and kMaxSteps bounds s (the workspace of
+// the GPU backends, sized before the selection runs).
+DETEXP_HD int checkpoint_capacity(int n, int k, double dense_ratio) {
+  const double bound = dense_ratio * kDenseProducts * n / (k > 0 ? k : 1);
+  const int s_max = bound < kMaxSteps ? static_cast<int>(bound) : kMaxSteps;
+  int cap = 1;
+  for (int s = 1; s <= s_max; ++s) {
+    const int c = checkpoint_buffers(s);
+    cap = c > cap ? c : cap;
+  }
+  return cap;
+}
+
 // min over m of m ceil(a / θ_m) (ties: the smallest m), for a = ||tÃ||_1 (the first branch of
 // Code Fragment 3.1). s as a double: it may be astronomically large before the dense rule.
 template <class R>

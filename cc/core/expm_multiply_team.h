@@ -27,23 +27,10 @@ namespace expm_multiply {
 
 // The largest n of the team backend: exact power norms, as every backend takes up to this n.
 constexpr int kTeamMaxN = kExactNormMaxN;
-// The steps s a backward can meet on an n×n matrix with k columns: the dense rule bounds m s k by
-// dense_ratio kDenseProducts n (m >= 1), and kMaxSteps bounds s; hence the checkpoint buffers.
-DETEXP_HD int team_checkpoint_capacity(int n, int k, double dense_ratio) {
-  const double bound = dense_ratio * kDenseProducts * n / (k > 0 ? k : 1);
-  const int s_max = bound < kMaxSteps ? static_cast<int>(bound) : kMaxSteps;
-  int cap = 1;
-  for (int s = 1; s <= s_max; ++s) {
-    const int c = checkpoint_buffers(s);
-    cap = c > cap ? c : cap;
-  }
-  return cap;
-}
-
 // Blocks of the Taylor route: the forward's F, X, Y; the backward's F..V, the terms B_0..B_m, the
 // scaled W_1..W_m and the checkpoints.
 DETEXP_HD int team_blocks(int n, int k, bool backward, double dense_ratio) {
-  return backward ? (kV + 1) + (kMaxDegree + 1) + kMaxDegree + team_checkpoint_capacity(n, k, dense_ratio)
+  return backward ? (kV + 1) + (kMaxDegree + 1) + kMaxDegree + checkpoint_capacity(n, k, dense_ratio)
                   : kY + 1;
 }
 
