@@ -66,15 +66,12 @@ from tensorflow.python.framework import op_def_registry
 # The generated wrappers are named Detexp_<Op> for the op Detexp><Op>.
 names = sorted("Detexp>" + a[len("Detexp_"):] for a in dir(lib) if a.startswith("Detexp_"))
 assert all(op_def_registry.get(n) is not None for n in names), names
-# Every op has CPU and GPU kernels (the matrix exponential's since issue 7); list an op here only
-# while its GPU kernel is pending (then it has the CPU kernel and XLA CPU lowering, nothing for GPU).
-CPU_ONLY_PENDING = {"Detexp>ExpmMultiply", "Detexp>ExpmMultiplyGrad"}  # issue 24: GPU kernel pending
+# Every op has CPU and GPU kernels and both XLA lowerings (expm_multiply's since issue 24).
 bad = []
 for name in names:
     devs = {k.device_type for k in kernels.get_registered_kernels_for_op(name).kernel}
-    pending = name in CPU_ONLY_PENDING and devs == {"CPU", "XLA_CPU_JIT"}
-    print(f"  {name}: {sorted(devs)}" + ("  (GPU kernel pending)" if pending else ""))
-    if not pending and not {"CPU", "GPU", "XLA_CPU_JIT", "XLA_GPU_JIT"} <= devs:  # XLA lowerings: cc/xla
+    print(f"  {name}: {sorted(devs)}")
+    if not {"CPU", "GPU", "XLA_CPU_JIT", "XLA_GPU_JIT"} <= devs:  # XLA lowerings: cc/xla
         bad.append(name)
 if not names:
     sys.exit("cuda_compile_check: no Detexp> ops registered")
@@ -84,8 +81,7 @@ if bad:
 a = tf.constant([[[2.0, 1.0], [1.0, 3.0]]])
 s, l, lu, p = lib.detexp_slogdet(a, Treal=tf.float32)
 assert abs(float(l[0]) - float(tf.math.log(5.0))) < 1e-6, l
-print(f"cuda_compile_check: OK ({len(names) - len(CPU_ONLY_PENDING)} ops with CPU+GPU kernels, "
-      f"{len(CPU_ONLY_PENDING)} CPU-only pending; CPU slogdet runs)")
+print(f"cuda_compile_check: OK ({len(names)} ops with CPU+GPU kernels; CPU slogdet runs)")
 PY
 # The standalone kernel tests: run on a GPU, exit 77 (skip) without one.
 for t in detexp_cuda_test detexp_cuda_expm_test; do

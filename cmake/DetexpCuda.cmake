@@ -76,7 +76,7 @@ set(DETEXP_CUDA_HEADERS ${CMAKE_CURRENT_SOURCE_DIR}/third_party/cuda_headers)
 
 # Kernels and launchers: no TF headers. A static library of position-independent objects.
 add_library(detexp_cuda STATIC cuda/slogdet_kernels.cu cuda/expm_kernels.cu cuda/expm_blas.cu
-            cuda/matmul_kernels.cu cuda/solver_loader.cc)
+            cuda/expm_multiply_kernels.cu cuda/matmul_kernels.cu cuda/solver_loader.cc)
 set_target_properties(detexp_cuda PROPERTIES CUDA_ARCHITECTURES "${_detexp_archs}"
                       POSITION_INDEPENDENT_CODE ON CXX_VISIBILITY_PRESET hidden CUDA_VISIBILITY_PRESET hidden)
 target_include_directories(detexp_cuda PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CUDA_TOOLKIT_INCLUDE_DIRECTORIES}

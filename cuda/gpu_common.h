@@ -183,6 +183,22 @@ cublasStatus_t gemm_batched(const SolverApi& api, cublasHandle_t h, cublasOperat
                    return api.cublasZgemmBatched(h, opa, N, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, batch))
 }
 
+// C := alpha op(A) op(B) + beta C, column-major (one product; alpha, beta in host memory).
+template <class T>
+cublasStatus_t gemm(const SolverApi& api, cublasHandle_t h, cublasOperation_t opa, cublasOperation_t opb, int m,
+                    int n, int k, const T& alpha, const T* a, int lda, const T* b, int ldb, const T& beta, T* c,
+                    int ldc) {
+  auto al = reinterpret_cast<const lib_t<T>*>(&alpha);
+  auto be = reinterpret_cast<const lib_t<T>*>(&beta);
+  auto A = reinterpret_cast<const lib_t<T>*>(a);
+  auto B = reinterpret_cast<const lib_t<T>*>(b);
+  auto C = reinterpret_cast<lib_t<T>*>(c);
+  DETEXP_DISPATCH4(T, return api.cublasSgemm_v2(h, opa, opb, m, n, k, al, A, lda, B, ldb, be, C, ldc),
+                   return api.cublasDgemm_v2(h, opa, opb, m, n, k, al, A, lda, B, ldb, be, C, ldc),
+                   return api.cublasCgemm_v2(h, opa, opb, m, n, k, al, A, lda, B, ldb, be, C, ldc),
+                   return api.cublasZgemm_v2(h, opa, opb, m, n, k, al, A, lda, B, ldb, be, C, ldc))
+}
+
 // X := A^{-1} X from getrfBatched's factors; info: host int (argument check only).
 template <class T>
 cublasStatus_t getrs_batched(const SolverApi& api, cublasHandle_t h, int n, T* const* lu, const int* ipiv,

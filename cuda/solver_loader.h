@@ -39,7 +39,8 @@ namespace gpu {
   X(cublasStrsmBatched) X(cublasDtrsmBatched) X(cublasCtrsmBatched) X(cublasZtrsmBatched)   \
   X(cublasSgetrsBatched) X(cublasDgetrsBatched) X(cublasCgetrsBatched)                     \
   X(cublasZgetrsBatched)                                                                   \
-  X(cublasSgemmBatched) X(cublasDgemmBatched) X(cublasCgemmBatched) X(cublasZgemmBatched)
+  X(cublasSgemmBatched) X(cublasDgemmBatched) X(cublasCgemmBatched) X(cublasZgemmBatched)     \
+  X(cublasSgemm_v2) X(cublasDgemm_v2) X(cublasCgemm_v2) X(cublasZgemm_v2)
 
 // The function-pointer table. `error` is empty when every symbol resolved.
 struct SolverApi {

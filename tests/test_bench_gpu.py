@@ -27,9 +27,10 @@ def test_sections_skip_without_gpu(tmp_path):
     r = subprocess.run([sys.executable, "-m", "detexp.bench", "--only", "gpu", "--json", str(out)],
                        capture_output=True, text=True, check=True)
     assert "gpu_slogdet: no GPU" in r.stdout and "gpu_expm: no GPU" in r.stdout
+    assert "gpu_expm_multiply: no GPU" in r.stdout
     data = json.loads(out.read_text())
-    assert data == {"gpu_slogdet": {"skipped": "no GPU visible to TensorFlow"},
-                    "gpu_expm": {"skipped": "no GPU visible to TensorFlow"}}
+    skipped = {"skipped": "no GPU visible to TensorFlow"}
+    assert data == {"gpu_slogdet": skipped, "gpu_expm": skipped, "gpu_expm_multiply": skipped}
 
 
 def test_torch_worker_reports_itself():
@@ -38,6 +39,10 @@ def test_torch_worker_reports_itself():
                        capture_output=True, text=True, check=True)
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert "skipped" in res or ("times" in res and res["times"][0][0] == [4, 8])
+    r = subprocess.run([sys.executable, str(worker), "expm_multiply", json.dumps([[4, 2, 3]]), "0.01"],
+                       capture_output=True, text=True, check=True)
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert "skipped" in res or ("times" in res and res["times"][0][0] == [4, 2, 3])
 
 
 def test_section_rows_with_faked_gpu(monkeypatch, capsys):
@@ -52,3 +57,17 @@ def test_section_rows_with_faked_gpu(monkeypatch, capsys):
             expected = np.nanmin([r[f"tf_{mode}"], r[f"torch_{mode}"]]) / r[f"dx_{mode}"]
             assert np.isclose(r[f"speedup_{mode}"], expected)
     assert "expm float32 on fake GPU" in capsys.readouterr().out
+
+
+def test_expm_multiply_section_rows_with_faked_gpu(monkeypatch, capsys):
+    from detexp.bench import gpu_expm_multiply
+
+    monkeypatch.setattr(_gpu, "_gpu_name", lambda: "fake GPU (CPU placement)")
+    monkeypatch.setattr(gpu_expm_multiply, "QUICK_SHAPES", ((3, 4, 2), (70, 1, 1)))
+    res = gpu_expm_multiply.run(quick=True, min_time=0.01)
+    assert [(r["n"], r["batch"], r["k"]) for r in res["rows"]] == [(3, 4, 2), (70, 1, 1)]
+    for r in res["rows"]:
+        for mode in ("fwd", "fwd_bwd"):
+            assert r[f"dx_{mode}"] > 0 and r[f"dx_dense_{mode}"] > 0 and r[f"tf_{mode}"] > 0
+            assert np.isclose(r[f"vs_dense_{mode}"], r[f"dx_dense_{mode}"] / r[f"dx_{mode}"])
+    assert "expm_multiply float32 on fake GPU" in capsys.readouterr().out

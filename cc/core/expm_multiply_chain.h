@@ -1,8 +1,8 @@
 // exp(tA) B and its gradient for one matrix, written once over a backend (Ops) that supplies the
-// products and block operations: the CPU (expm_multiply.h, Eigen) today; it is __host__ __device__
-// so that the GPU backends (thread teams for small n, a host-driven cuBLAS path for large n; not
-// written yet, see README) run this same code and the CPU tests prove their math (selection,
-// steps, termination, adjoint).
+// products and block operations: the CPU (expm_multiply.h, Eigen), the GPU's thread teams for small
+// n (expm_multiply_team.h, on the device) and its host-driven cuBLAS path for large n
+// (expm_multiply_device.h); __host__ __device__ so that all of them run this same code and the CPU
+// tests prove the GPU's math (selection, steps, termination, adjoint) through the test module.
 //
 // Forward: AH2011 Alg. 3.2 (see expm_multiply_select.h). Ã = A - μI with μ = trace(A)/n; (m, s)
 // from ||tÃ||_1 or from the α_p of the norms ||Ã^p||_1 (exact for n <= kExactNormMaxN, else the

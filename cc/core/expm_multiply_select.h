@@ -5,8 +5,8 @@
 // choice code that the forward op hands to its backward, and the one decision that is ours: where
 // s Taylor steps would cost more than forming the exponential, the dense route.
 //
-// Scalar code only (__host__ __device__): the chain (expm_multiply_chain.h) calls it on the CPU,
-// and the GPU backends (pending) are to call the same code.
+// Scalar code only (__host__ __device__): the chain (expm_multiply_chain.h) calls it on every
+// backend, on the CPU, in the GPU's team kernels and on the host of its cuBLAS path.
 #pragma once
 
 #include <cmath>
@@ -26,7 +26,7 @@ constexpr int kEstimateColumns = 2;
 // Up to this n the norms ||Ã^p||_1, p = 2..p_max + 1, are exact (8 n×n products) instead of
 // block estimates: at n = 64 the products cost about what the estimator's ~40 passes over Ã and
 // its bookkeeping cost, and exact norms bound the estimates from above (the same or more steps).
-// (A GPU team kernel for these sizes would then never need the host-side estimator.)
+// (The GPU's team kernels, which serve these sizes, so never need the host-side estimator.)
 constexpr int kExactNormMaxN = 64;
 
 // The choice code of a matrix, one int32 (the forward's hidden output, the backward's input):

@@ -1,5 +1,5 @@
-// Op registrations of dx.expm_multiply. Kernels: cc/kernels/expm_multiply_kernels.cc (CPU; the
-// GPU kernels are pending, TF places the op on the CPU); XLA lowering: cc/xla/expm_multiply_xla_ops.cc.
+// Op registrations of dx.expm_multiply. Kernels: cc/kernels/expm_multiply_kernels.cc (CPU),
+// expm_multiply_kernels_gpu.cc (GPU); XLA lowering: cc/xla/expm_multiply_xla_ops.cc.
 //
 // Detexp>ExpmMultiplyGrad is the backward of Detexp>ExpmMultiply for the forward's (m, s) (its
 // `choice` output): the exact derivative of the computed forward. Its own gradient is registered

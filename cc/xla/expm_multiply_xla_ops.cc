@@ -1,6 +1,6 @@
 // XLA lowerings of dx.expm_multiply and its backward: under tf.function(jit_compile=True) each op
-// becomes one typed-FFI custom call (lowering.h) to the handlers of expm_multiply_ffi.cc (CPU), with the TF kernels'
-// shape checks at compile time.
+// becomes one typed-FFI custom call (lowering.h) to the handlers of expm_multiply_ffi.cc (CPU) and
+// expm_multiply_ffi_gpu.cc (GPU), with the TF kernels' shape checks at compile time.
 #include <cstdint>
 #include <vector>
 
@@ -78,9 +78,10 @@ class ExpmMultiplyGradXlaOp : public XlaOpKernel {
   REGISTER_KERNEL_BUILDER(Name("Detexp>ExpmMultiply").Device(DEVICE), ExpmMultiplyXlaOp); \
   REGISTER_KERNEL_BUILDER(Name("Detexp>ExpmMultiplyGrad").Device(DEVICE), ExpmMultiplyGradXlaOp);
 
-// CPU only: the GPU kernels (and so the "CUDA" handlers) of expm_multiply are pending (issue 24);
-// registering the GPU lowering without them would compile to a custom call with no handler.
 DETEXP_REGISTER_EXPM_MULTIPLY_XLA(::tensorflow::DEVICE_CPU_XLA_JIT);
+#if GOOGLE_CUDA
+DETEXP_REGISTER_EXPM_MULTIPLY_XLA(::tensorflow::DEVICE_GPU_XLA_JIT);
+#endif
 
 }  // namespace
 }  // namespace xla_lowering

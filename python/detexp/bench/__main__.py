@@ -1,7 +1,8 @@
 """python -m detexp.bench [--quick] [--only slogdet,expm] [--plot FILE.png] [--json FILE]: side-by-side
 tables vs tf.linalg; --plot also draws the speedup by n per op (needs matplotlib), --json writes the
 numbers. The GPU sections (detexp vs tf.linalg vs torch.linalg on the GPU, float32, the shapes of
-issue 23) run with --only gpu_slogdet,gpu_expm (or --only gpu)."""
+issue 23; expm_multiply against forming the exponential) run with --only gpu_slogdet,gpu_expm,
+gpu_expm_multiply (or --only gpu)."""
 import argparse
 import importlib
 import os
@@ -10,7 +11,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SECTIONS = ("slogdet", "expm", "expm_multiply", "xla")
-GPU_SECTIONS = ("gpu_slogdet", "gpu_expm")
+GPU_SECTIONS = ("gpu_slogdet", "gpu_expm", "gpu_expm_multiply")
 
 
 def main():

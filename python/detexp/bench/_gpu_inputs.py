@@ -9,3 +9,8 @@ def inputs(op, n, batch, seed=0):
     a = rng.standard_normal((batch, n, n))
     a = a + n * np.eye(n) if op == "slogdet" else 2.0 * a / np.sqrt(n)
     return a.astype(np.float32)
+
+
+def columns(n, batch, k, seed=1):
+    """float32 [batch, n, k] standard normal: the b of the gpu_expm_multiply section."""
+    return np.random.default_rng(seed).standard_normal((batch, n, k)).astype(np.float32)

@@ -1,6 +1,7 @@
 """torch.linalg side of the GPU sections (_gpu.py), run as a child process that imports neither
-TensorFlow nor detexp: python _torch_gpu.py OP SHAPES_JSON MIN_TIME. Prints one JSON line:
-{"device": ..., "times": [[[n, batch], {"fwd": ms, "fwd_bwd": ms}], ...]} or {"skipped": reason}.
+TensorFlow nor detexp: python _torch_gpu.py OP SHAPES_JSON MIN_TIME (OP: slogdet, expm, or
+expm_multiply with shapes [n, batch, k]). Prints one JSON line:
+{"device": ..., "times": [[shape, {"fwd": ms, "fwd_bwd": ms}], ...]} or {"skipped": reason}.
 Timing and inputs are _common.time_interleaved and _gpu_inputs.inputs, loaded by path (importing
 them as detexp.bench.* would import detexp, hence TensorFlow)."""
 import importlib.util
@@ -24,12 +25,17 @@ def main(op, shapes, min_time):
     if not torch.cuda.is_available():
         return {"skipped": "no GPU visible to PyTorch"}
     common = _load("_common")
-    inputs = _load("_gpu_inputs").inputs
-    fn = torch.linalg.matrix_exp if op == "expm" else (lambda x: torch.linalg.slogdet(x)[1])
+    gpu_inputs = _load("_gpu_inputs")
     sync = torch.cuda.synchronize
     times = []
-    for n, batch in shapes:
-        a = torch.from_numpy(inputs(op, n, batch)).cuda()
+    for shape in shapes:
+        n, batch = shape[:2]
+        if op == "expm_multiply":  # exp(a) @ b by forming the exponential (shape: n, batch, k)
+            b = torch.from_numpy(gpu_inputs.columns(n, batch, shape[2])).cuda()
+            fn = lambda x: torch.linalg.matrix_exp(x) @ b  # noqa: E731
+        else:
+            fn = torch.linalg.matrix_exp if op == "expm" else (lambda x: torch.linalg.slogdet(x)[1])
+        a = torch.from_numpy(gpu_inputs.inputs("expm" if op == "expm_multiply" else op, n, batch)).cuda()
         x = a.clone().requires_grad_(True)
 
         def fwd():
@@ -43,7 +49,7 @@ def main(op, shapes, min_time):
             sync()
 
         t = {mode: common.time_interleaved({mode: f}, min_time)[mode] for mode, f in (("fwd", fwd), ("fwd_bwd", fwd_bwd))}
-        times.append([[n, batch], t])
+        times.append([shape, t])
         del a, x
         torch.cuda.empty_cache()
     return {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "times": times}
