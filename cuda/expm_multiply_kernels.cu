@@ -98,9 +98,11 @@ Status launch_team(cudaStream_t stream, int device, const T* a, const T* b, cons
   const int width = W == 0 ? kBlockTeamThreads : W;
   const std::int64_t ws =
       em::expm_multiply_team_workspace_bytes<D>(n, k, width, kBackward, TeamPlan::template kDenseRatio<D>);
-  // The block team's static reduction buffer (256 bytes) shares the per-block limit.
-  const std::int64_t shared_limit =
-      attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, 48 * 1024) - 512;
+  // The block team's static reduction buffer (256 bytes) shares the per-block limit;
+  // DETEXP_GPU_EXPM_SHARED_MAX_BYTES (expm's knob) lowers it, 0 forcing global workspaces.
+  const std::int64_t device_limit = attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, 48 * 1024) - 512;
+  const std::int64_t tuned = expm_tuning().shared_max_bytes;
+  const std::int64_t shared_limit = tuned >= 0 ? std::min(device_limit, tuned) : device_limit;
   auto kernel = expm_multiply_team_kernel<W, D, kBackward>;
   int teams_per_block = W == 0 ? 1 : 128 / W;
   const bool shared = ws <= shared_limit;
@@ -124,7 +126,7 @@ Status launch_team(cudaStream_t stream, int device, const T* a, const T* b, cons
   blocks = std::min<std::int64_t>(blocks, std::int64_t{1} << 20);
   if (smem > 48 * 1024) {
     DETEXP_RETURN_IF_ERROR(allow_shared_once(reinterpret_cast<const void*>(kernel), device,
-                                             static_cast<int>(shared_limit)));
+                                             static_cast<int>(device_limit)));
   }
   kernel<<<static_cast<unsigned>(blocks), width * teams_per_block, static_cast<std::size_t>(smem), stream>>>(
       dev(a), dev(b), dev(t), dev(g), dev(f), dev(grad_a), dev(grad_b), dev(grad_t), batch, n, k, gws, ws, shared);

@@ -37,7 +37,8 @@ Status expm_multiply_grad(cudaStream_t stream, int device, const T* a, const T* 
 // Tuning knobs, read once from the environment (for measuring on the GPU machine):
 //   DETEXP_GPU_EXPM_MULTIPLY_TEAM_MAX_N  largest n of the team kernels (default and most: gpu_plan.h's
 //                                        kExpmMultiplyTeamMaxN, the exact-norm limit of the selection)
-//   DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB     global scratch for the teams' workspaces (shared with expm)
+//   DETEXP_GPU_EXPM_SHARED_MAX_BYTES, DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB   expm's knobs, also for the
+//                                        teams' workspaces (expm_launch.h)
 struct ExpmMultiplyTuning {
   int team_max_n = plan::kExpmMultiplyTeamMaxN;
 };

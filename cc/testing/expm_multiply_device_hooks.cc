@@ -1,22 +1,19 @@
 // Test hook over cc/core/expm_multiply_device.h (the GPU's host-driven cuBLAS path of
-// expm_multiply) with a CPU device: column-major xGEMM with BLAS's argument conventions, the
-// functors run by loops, the reductions read back, and the dense route by small_expm.h's
-// expm_team. CI so checks the layouts, the GEMM arguments and the order of work that the GPU runs:
+// expm_multiply) with the CPU device of expm_multiply_cpu_device.h. CI so checks the layouts, the GEMM arguments and the order of work that the GPU runs:
 // _detexp_testing.device_expm_multiply / device_expm_multiply_grad, tests/test_expm_multiply_device.py.
 // plan "cpu": the CPU's dense ratio (the codes must then equal the CPU op's); "gpu": the cuBLAS
 // path's (cuda/gpu_plan.h).
 #include <algorithm>
 #include <complex>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "cc/core/cpu_plan.h"
 #include "cc/core/expm_multiply_device.h"
-#include "cc/core/small_expm.h"
 #include "cc/pybind/array_util.h"
 #include "cuda/gpu_plan.h"
+#include "expm_multiply_cpu_device.h"
 
 namespace detexp {
 namespace {
@@ -24,73 +21,6 @@ namespace {
 struct CpuDenseRatio {
   template <class T>
   static constexpr double kDenseRatio = cpu_plan::kExpmMultiplyDenseRatio<T>;
-};
-
-template <class T>
-class CpuDevice {
- public:
-  using R = real_t<T>;
-  explicit CpuDevice(int n) : n_(n), ws_(static_cast<size_t>(expm_team_workspace_bytes<T>(n, true)) / sizeof(T) + 2) {}
-
-  int gemms = 0, reads = 0;
-
-  void gemm(char op_a, char op_b, int m, int n, int k, T alpha, const T* a, int lda, const T* b, int ldb, T beta,
-            T* c, int ldc) {
-    ++gemms;
-    auto at = [&](int i, int l) {  // op(a)(i, l)
-      if (op_a == 'N') return a[i + static_cast<index_t>(l) * lda];
-      const T v = a[l + static_cast<index_t>(i) * lda];
-      return op_a == 'C' ? conj_of(v) : v;
-    };
-    auto bt = [&](int l, int j) {
-      if (op_b == 'N') return b[l + static_cast<index_t>(j) * ldb];
-      const T v = b[j + static_cast<index_t>(l) * ldb];
-      return op_b == 'C' ? conj_of(v) : v;
-    };
-    for (int j = 0; j < n; ++j) {
-      for (int i = 0; i < m; ++i) {
-        T acc = T(0);
-        for (int l = 0; l < k; ++l) acc += at(i, l) * bt(l, j);
-        T& out = c[i + static_cast<index_t>(j) * ldc];
-        out = beta == T(0) ? alpha * acc : alpha * acc + beta * out;
-      }
-    }
-  }
-  template <class F>
-  void for_each(index_t count, const F& f) {
-    for (index_t i = 0; i < count; ++i) f(i);
-  }
-  template <class F>
-  T sum(index_t count, const F& f) {
-    ++reads;
-    T acc = T(0);
-    for (index_t i = 0; i < count; ++i) acc += f(i);
-    return acc;
-  }
-  template <class F>
-  void max(index_t count, const F& f, R* out) {
-    ++reads;
-    R v[F::kWidth];
-    for (int w = 0; w < F::kWidth; ++w) out[w] = 0;
-    for (index_t i = 0; i < count; ++i) {
-      f(i, v);
-      for (int w = 0; w < F::kWidth; ++w) out[w] = nan_max(out[w], v[w]);
-    }
-  }
-  void upload(T* dst, const T* host, index_t count) { std::memcpy(dst, host, count * sizeof(T)); }
-  void download(T* host, const T* src, index_t count) {
-    ++reads;
-    std::memcpy(host, src, count * sizeof(T));
-  }
-  void expm(const T* x, T* e) {
-    expm_team(SerialTeam(), n_, x, static_cast<const T*>(nullptr), false, e, static_cast<T*>(nullptr), ws());
-  }
-  void expm_adjoint(const T* x, const T* g, T* l) { expm_team(SerialTeam(), n_, x, g, true, static_cast<T*>(nullptr), l, ws()); }
-
- private:
-  void* ws() { return ws_.data(); }  // std::vector<T>: aligned for T, 16 bytes for every T here
-  int n_;
-  std::vector<T> ws_;
 };
 
 template <class T>

@@ -3,7 +3,12 @@
 //   ./detexp_cuda_expm_test --quick    a small case set for compute-sanitizer (memcheck, racecheck, synccheck)
 //   ./detexp_cuda_expm_test --global   the same with every workspace in global memory (shared limit 0)
 //   ./detexp_cuda_expm_test --blas     the cuBLAS path (expm_blas.cu) from n = 3 on, not only n >= 64
-//                                      (DETEXP_GPU_EXPM_BLAS_MIN_N=3); batches mix degrees and squarings
+//                                      (DETEXP_GPU_EXPM_BLAS_MIN_N=3); batches mix degrees and squarings;
+//                                      expm_multiply's host-driven path for every n
+//                                      (DETEXP_GPU_EXPM_MULTIPLY_TEAM_MAX_N=0)
+// Also expm_multiply (cuda/expm_multiply_launch.h) and its backward, against the same code on the
+// CPU: the team backend on one thread (n <= the team limit) or the host-driven backend over the
+// test module's CPU device (cc/testing/expm_multiply_cpu_device.h).
 // Exit status 0 when every check passes; 77 when no GPU is present (a skip, for CI).
 // References: cc/core/small_expm.h run by one CPU thread (SerialTeam; it is tested against SciPy
 // and mpmath by tests/test_core_small_expm.py), and independent identities: exp(A) exp(-A) = I,
@@ -22,9 +27,12 @@
 #include <string>
 #include <vector>
 
+#include "cc/core/expm_multiply_team.h"
 #include "cc/core/small_expm.h"
 #include "cc/core/small_lu.h"
+#include "cc/testing/expm_multiply_cpu_device.h"
 #include "cuda/expm_launch.h"
+#include "cuda/expm_multiply_launch.h"
 
 namespace {
 
@@ -198,6 +206,81 @@ void rotation_case(double t, const char* dtype) {
         std::string(dtype) + " rotation t=" + std::to_string(t));
 }
 
+// expm_multiply's forward and gradients on the CPU by the backend the launcher picks for n.
+template <class T>
+void expm_multiply_reference(int n, int k, const T* a, const T* b, T t, const T* g, T* f, T* ga, T* gb, T* gt) {
+  namespace em = detexp::expm_multiply;
+  namespace plan = detexp::gpu::plan;
+  if (n <= detexp::gpu::expm_multiply_tuning().team_max_n) {
+    using Plan = plan::ExpmMultiplyTeamDenseRatio;
+    const auto bytes = em::expm_multiply_team_workspace_bytes<T>(n, k, 1, true, Plan::template kDenseRatio<T>);
+    std::vector<unsigned char> ws(static_cast<std::size_t>(bytes) + 16);
+    void* w = ws.data() + (16 - reinterpret_cast<std::uintptr_t>(ws.data()) % 16) % 16;
+    em::expm_multiply_team<Plan>(detexp::SerialTeam(), n, k, a, b, t, f, w);
+    em::expm_multiply_grad_team<Plan>(detexp::SerialTeam(), n, k, a, b, t, g, em::kChoiceNone, ga, gb, gt, w);
+    return;
+  }
+  using Plan = plan::ExpmMultiplyBlasDenseRatio;
+  detexp::CpuDevice<T> dev(n);
+  std::vector<T> ws(static_cast<std::size_t>(em::device_layout(n, k, true, Plan::template kDenseRatio<T>).total));
+  int code = em::kChoiceNone;
+  em::expm_multiply_device<Plan>(dev, 1, n, k, a, b, &t, f, &code, ws.data());
+  em::expm_multiply_grad_device<Plan>(dev, 1, n, k, a, b, &t, g, &code, ga, gb, gt, ws.data());
+}
+
+// A batch with a zero A, NaN in A, t = 0 and Inf in b among random matrices, against the reference.
+template <class T>
+void expm_multiply_case(int n, int k, std::int64_t batch, double scale, std::uint64_t seed, const char* dtype) {
+  using R = real_t<T>;
+  const std::size_t nn = static_cast<std::size_t>(n) * n, nk = static_cast<std::size_t>(n) * k;
+  std::mt19937_64 gen(seed);
+  std::vector<T> a(nn * batch), b(nk * batch), g(nk * batch), t(batch);
+  for (auto& x : a) x = rnd<T>(gen, scale / std::sqrt(double(n)));
+  for (auto& x : b) x = rnd<T>(gen, 1.0);
+  for (auto& x : g) x = rnd<T>(gen, 1.0);
+  for (auto& x : t) x = T(R(std::uniform_real_distribution<double>(-1.5, 1.5)(gen)));
+  if (batch >= 4) {
+    std::fill(a.begin(), a.begin() + nn, T(0));
+    a[nn + nn / 2] = T(std::numeric_limits<R>::quiet_NaN());
+    t[2] = T(0);
+    b[3 * nk] = T(std::numeric_limits<R>::infinity());
+  }
+  const std::vector<T> zf(nk * batch), za(nn * batch), zt(batch);
+  Buf<T> da(a), db(b), dg(g), dt(t), df(zf), dga(za), dgb(zf), dgt(zt);
+  Scratch scratch;
+  std::vector<int> choice(batch, 0);
+  const std::string tag = std::string(dtype) + " expm_multiply n=" + std::to_string(n) + " k=" + std::to_string(k) +
+                          " scale=" + std::to_string(scale);
+  auto ok = [&](const detexp::gpu::Status& s, const char* what) { check(s.ok(), tag + " " + what + ": " + s.message); };
+  ok(detexp::gpu::expm_multiply<T>(nullptr, -1, da.p, db.p, dt.p, df.p, choice.data(), batch, n, k, scratch.fn()),
+     "forward");
+  ok(detexp::gpu::expm_multiply_grad<T>(nullptr, -1, da.p, db.p, dt.p, dg.p, choice.data(), dga.p, dgb.p, dgt.p, batch,
+                                        n, k, scratch.fn()),
+     "backward");
+  CUDA_OK(cudaDeviceSynchronize());
+  const auto f = df.get(), ga = dga.get(), gb = dgb.get(), gt = dgt.get();
+  const double tol = 200 * eps<T>() * n * std::max(1.0, scale);
+  std::vector<T> rf(nk), rga(nn), rgb(nk), rgt(1);
+  for (std::int64_t i = 0; i < batch; ++i) {
+    const std::string at = tag + " matrix " + std::to_string(i);
+    expm_multiply_reference<T>(n, k, &a[nn * i], &b[nk * i], t[i], &g[nk * i], rf.data(), rga.data(), rgb.data(),
+                               rgt.data());
+    if (!detexp::all_finite(&a[nn * i], static_cast<detexp::index_t>(nn))) {
+      check(all_nan(&f[nk * i], nk * sizeof(T), sizeof(R) == 8), at + ": NaN in A must give NaN");
+      check(all_nan(&ga[nn * i], nn * sizeof(T), sizeof(R) == 8), at + ": NaN in A must give a NaN gradient");
+      continue;
+    }
+    if (!detexp::all_finite(&b[nk * i], static_cast<detexp::index_t>(nk))) {
+      check(!detexp::all_finite(&f[nk * i], static_cast<detexp::index_t>(nk)), at + ": Inf in b must stay");
+      continue;
+    }
+    check(rel_diff(&f[nk * i], rf.data(), nk) <= tol, at + ": forward vs CPU reference");
+    check(rel_diff(&ga[nn * i], rga.data(), nn) <= tol * n, at + ": grad a vs CPU reference");
+    check(rel_diff(&gb[nk * i], rgb.data(), nk) <= tol * n, at + ": grad b vs CPU reference");
+    check(rel_diff(&gt[i], rgt.data(), 1) <= tol * n * n, at + ": grad t vs CPU reference");
+  }
+}
+
 template <class T>
 void run_dtype(bool quick, const char* dtype) {
   const std::vector<int> sizes = quick ? std::vector<int>{1, 2, 3, 4, 7, 16, 33, 64}
@@ -208,6 +291,15 @@ void run_dtype(bool quick, const char* dtype) {
     }
   }
   for (double t : {0.5, 10.0, 1e3}) rotation_case<T>(t, dtype);
+  const std::vector<int> em_sizes = quick ? std::vector<int>{1, 3, 16, 33, 65}
+                                          : std::vector<int>{1, 2, 3, 4, 7, 16, 31, 33, 64, 65, 100};
+  for (int n : em_sizes) {
+    for (int k : {1, 3}) {
+      for (double scale : {0.1, 3.0, 30.0}) {
+        expm_multiply_case<T>(n, k, quick ? 4 : 6, scale, 7000 * n + 10 * k + static_cast<int>(scale), dtype);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -217,7 +309,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     if (std::strcmp(argv[i], "--global") == 0) setenv("DETEXP_GPU_EXPM_SHARED_MAX_BYTES", "0", 1);
-    if (std::strcmp(argv[i], "--blas") == 0) setenv("DETEXP_GPU_EXPM_BLAS_MIN_N", "3", 1);
+    if (std::strcmp(argv[i], "--blas") == 0) {
+      setenv("DETEXP_GPU_EXPM_BLAS_MIN_N", "3", 1);
+      setenv("DETEXP_GPU_EXPM_MULTIPLY_TEAM_MAX_N", "0", 1);
+    }
   }
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
