@@ -346,13 +346,13 @@ class GpuBlasBackend {
 }  // namespace
 
 template <class T>
-Status expm_blas(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch, int n,
-                 const ScratchFn& scratch) {
+Status expm_blas(cudaStream_t stream, int device, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch,
+                 int n, const ScratchFn& scratch) {
   using D = dev_t<T>;
   using R = real_t<T>;
   if (batch == 0) return Status();
   std::string err;
-  SolverHandles* h = solver_handles(stream, &err);
+  SolverHandles* h = solver_handles(stream, &err, device);
   if (h == nullptr) {
     return error(Code::kUnavailable, "detexp GPU expm for n >= DETEXP_GPU_EXPM_BLAS_MIN_N needs cuBLAS/cuSOLVER: " + err);
   }
@@ -387,7 +387,7 @@ Status expm_blas(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool a
 }
 
 #define DETEXP_INSTANTIATE_EXPM_BLAS(T)                                                                    \
-  template Status expm_blas<T>(cudaStream_t, const T*, const T*, T*, T*, bool, std::int64_t, int, \
+  template Status expm_blas<T>(cudaStream_t, int, const T*, const T*, T*, T*, bool, std::int64_t, int, \
                                const ScratchFn&);
 DETEXP_INSTANTIATE_EXPM_BLAS(float)
 DETEXP_INSTANTIATE_EXPM_BLAS(double)

@@ -13,7 +13,7 @@ namespace detexp {
 namespace gpu {
 
 template <class T>
-Status expm_blas(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch, int n,
+Status expm_blas(cudaStream_t stream, int device, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch, int n,
                  const ScratchFn& scratch);
 
 }  // namespace gpu

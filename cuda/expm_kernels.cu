@@ -68,22 +68,16 @@ __global__ void __launch_bounds__(W == 0 ? kBlockTeamThreads : 128)
   }
 }
 
-int device_attribute(cudaDeviceAttr attr, int fallback) {
-  int device = 0, value = 0;
-  if (cudaGetDevice(&device) != cudaSuccess) return fallback;
-  if (cudaDeviceGetAttribute(&value, attr, device) != cudaSuccess) return fallback;
-  return value;
-}
-
 template <int W, class T, bool kFrechet>
-Status launch_team(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch, int n,
-                   const ScratchFn& scratch) {
+Status launch_team(cudaStream_t stream, int device, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch,
+                   int n, const ScratchFn& scratch) {
   const ExpmTuning& tune = expm_tuning();
   const std::int64_t ws = expm_team_workspace_bytes<T>(n, kFrechet);
   const int width = W == 0 ? kBlockTeamThreads : W;
-  std::int64_t shared_limit = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024);
-  if (tune.shared_max_bytes >= 0) shared_limit = std::min(shared_limit, tune.shared_max_bytes);
-  shared_limit -= 512;  // the block team's static reduction buffer (256 bytes) shares the per-block limit
+  // The block team's static reduction buffer (256 bytes) shares the per-block limit.
+  const std::int64_t device_limit = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, 48 * 1024) - 512;
+  std::int64_t shared_limit = device_limit;
+  if (tune.shared_max_bytes >= 0) shared_limit = std::min(shared_limit, tune.shared_max_bytes - 512);
   auto kernel = expm_team_kernel<W, dev_t<T>, kFrechet>;
   // Teams per block: 128 threads' worth for warp teams, as many as the shared memory allows.
   int teams_per_block = W == 0 ? 1 : 128 / W;
@@ -97,7 +91,7 @@ Status launch_team(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool
   if (!shared) {
     // Workspaces only for the teams resident at once (a few per SM), within the memory budget;
     // the grid-stride loop covers the rest of the batch.
-    const int sms = device_attribute(cudaDevAttrMultiProcessorCount, 1);
+    const int sms = device_attribute(cudaDevAttrMultiProcessorCount, device, 1);
     const std::int64_t resident = static_cast<std::int64_t>(sms) * std::max(1, 2048 / (width * teams_per_block));
     blocks = std::min(blocks, resident);
     blocks = std::min(blocks, std::max<std::int64_t>(1, tune.global_budget_bytes / (ws * teams_per_block)));
@@ -109,9 +103,8 @@ Status launch_team(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool
   }
   blocks = std::min<std::int64_t>(blocks, std::int64_t{1} << 20);  // grid-stride beyond 2^20 blocks
   if (smem > 48 * 1024) {
-    DETEXP_RETURN_IF_ERROR(cuda_check(
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
-        "cudaFuncSetAttribute(expm shared memory)"));
+    DETEXP_RETURN_IF_ERROR(
+        allow_dynamic_shared_once(reinterpret_cast<const void*>(kernel), device, static_cast<int>(device_limit)));
   }
   kernel<<<static_cast<unsigned>(blocks), width * teams_per_block, static_cast<std::size_t>(smem), stream>>>(
       dev(a), dev(e), dev(r), dev(l), adjoint, batch, n, gws, ws, shared);
@@ -119,18 +112,18 @@ Status launch_team(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool
 }
 
 template <class T, bool kFrechet>
-Status launch(cudaStream_t stream, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch, int n,
-              const ScratchFn& scratch) {
+Status launch(cudaStream_t stream, int device, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch,
+              int n, const ScratchFn& scratch) {
   if (batch == 0 || n == 0) return Status();
   if (n > 46340) return error(Code::kInvalidArgument, "expm: n = " + std::to_string(n) + " exceeds 46340 (n*n >= 2^31)");
   const std::int64_t nn = static_cast<std::int64_t>(n) * n;
-  if (n <= plan::kExpmQuadMaxN) return launch_team<4, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
-  if (nn <= 16) return launch_team<16, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
+  if (n <= plan::kExpmQuadMaxN) return launch_team<4, T, kFrechet>(stream, device, a, e, r, l, adjoint, batch, n, scratch);
+  if (nn <= 16) return launch_team<16, T, kFrechet>(stream, device, a, e, r, l, adjoint, batch, n, scratch);
   if (n >= std::max(expm_tuning().blas_min_n, plan::kExpmBatchedMinNFloor)) {
-    return expm_blas<T>(stream, a, e, r, l, adjoint, batch, n, scratch);
+    return expm_blas<T>(stream, device, a, e, r, l, adjoint, batch, n, scratch);
   }
-  if (n <= plan::kExpmWarpMaxN) return launch_team<32, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
-  return launch_team<0, T, kFrechet>(stream, a, e, r, l, adjoint, batch, n, scratch);
+  if (n <= plan::kExpmWarpMaxN) return launch_team<32, T, kFrechet>(stream, device, a, e, r, l, adjoint, batch, n, scratch);
+  return launch_team<0, T, kFrechet>(stream, device, a, e, r, l, adjoint, batch, n, scratch);
 }
 
 std::int64_t env_int(const char* name, std::int64_t fallback) {
@@ -156,27 +149,27 @@ const ExpmTuning& expm_tuning() {
 }
 
 template <class T>
-Status expm(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int n, const ScratchFn& scratch) {
-  return launch<T, false>(stream, a, static_cast<const T*>(nullptr), out, static_cast<T*>(nullptr), false, batch, n,
+Status expm(cudaStream_t stream, int device, const T* a, T* out, std::int64_t batch, int n, const ScratchFn& scratch) {
+  return launch<T, false>(stream, device, a, static_cast<const T*>(nullptr), out, static_cast<T*>(nullptr), false, batch, n,
                           scratch);
 }
 
 template <class T>
-Status expm_frechet(cudaStream_t stream, const T* a, const T* e, T* r, T* l, std::int64_t batch, int n,
+Status expm_frechet(cudaStream_t stream, int device, const T* a, const T* e, T* r, T* l, std::int64_t batch, int n,
                     const ScratchFn& scratch) {
-  return launch<T, true>(stream, a, e, r, l, false, batch, n, scratch);
+  return launch<T, true>(stream, device, a, e, r, l, false, batch, n, scratch);
 }
 
 template <class T>
-Status expm_grad(cudaStream_t stream, const T* a, const T* g, T* out, std::int64_t batch, int n,
+Status expm_grad(cudaStream_t stream, int device, const T* a, const T* g, T* out, std::int64_t batch, int n,
                  const ScratchFn& scratch) {
-  return launch<T, true>(stream, a, g, static_cast<T*>(nullptr), out, true, batch, n, scratch);
+  return launch<T, true>(stream, device, a, g, static_cast<T*>(nullptr), out, true, batch, n, scratch);
 }
 
 #define DETEXP_INSTANTIATE_EXPM(T)                                                                             \
-  template Status expm<T>(cudaStream_t, const T*, T*, std::int64_t, int, const ScratchFn&);                    \
-  template Status expm_frechet<T>(cudaStream_t, const T*, const T*, T*, T*, std::int64_t, int, const ScratchFn&); \
-  template Status expm_grad<T>(cudaStream_t, const T*, const T*, T*, std::int64_t, int, const ScratchFn&);
+  template Status expm<T>(cudaStream_t, int, const T*, T*, std::int64_t, int, const ScratchFn&);               \
+  template Status expm_frechet<T>(cudaStream_t, int, const T*, const T*, T*, T*, std::int64_t, int, const ScratchFn&); \
+  template Status expm_grad<T>(cudaStream_t, int, const T*, const T*, T*, std::int64_t, int, const ScratchFn&);
 DETEXP_INSTANTIATE_EXPM(float)
 DETEXP_INSTANTIATE_EXPM(double)
 DETEXP_INSTANTIATE_EXPM(std::complex<float>)

@@ -4,8 +4,9 @@
 // Conventions are those of the CPU path (cc/core/expm.h, cc/core/small_expm.h): each row-major
 // n×n slice is handed to the per-matrix code as it is (a column-major matrix, its transpose);
 // every result commutes with that transposition. Types are the host types (float, double,
-// std::complex<float|double>). All pointers are device pointers; work is enqueued on `stream`;
-// nothing synchronises with the host. Batch counts are 64-bit. Status, ScratchFn: slogdet_launch.h.
+// std::complex<float|double>). All pointers are device pointers; work is enqueued on `stream`, which
+// belongs to GPU `device` (an ordinal; -1: the calling thread's current device); the fused kernels
+// never synchronise with the host (the cuBLAS path reads its per-matrix decisions, expm_blas.h). Batch counts are 64-bit. Status, ScratchFn: slogdet_launch.h.
 #pragma once
 
 #include <cstdint>
@@ -20,16 +21,16 @@ namespace gpu {
 // Small n: fused team kernels, no host synchronisation. n >= ExpmTuning::blas_min_n: cuBLAS
 // products with a few host reads of the per-matrix decisions per chunk (expm_blas.h).
 template <class T>
-Status expm(cudaStream_t stream, const T* a, T* out, std::int64_t batch, int n, const ScratchFn& scratch);
+Status expm(cudaStream_t stream, int device, const T* a, T* out, std::int64_t batch, int n, const ScratchFn& scratch);
 
 // (r, l) := (exp(a), L(a, e)); r may be null. NaN/Inf in e (a finite) gives exp(a) and NaN in l.
 template <class T>
-Status expm_frechet(cudaStream_t stream, const T* a, const T* e, T* r, T* l, std::int64_t batch, int n,
+Status expm_frechet(cudaStream_t stream, int device, const T* a, const T* e, T* r, T* l, std::int64_t batch, int n,
                     const ScratchFn& scratch);
 
 // out := L(a^H, g) with the degree and scaling chosen for a: the backward of expm (Detexp>ExpmGrad).
 template <class T>
-Status expm_grad(cudaStream_t stream, const T* a, const T* g, T* out, std::int64_t batch, int n,
+Status expm_grad(cudaStream_t stream, int device, const T* a, const T* g, T* out, std::int64_t batch, int n,
                  const ScratchFn& scratch);
 
 // Tuning knobs, read once from the environment (to measure on the GPU machine):

@@ -14,7 +14,6 @@
 #include <complex>
 #include <cstdlib>
 #include <mutex>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,27 +69,6 @@ __global__ void __launch_bounds__(W == 0 ? kBlockTeamThreads : 128)
   }
 }
 
-int attribute(cudaDeviceAttr attr, int device, int fallback) {
-  int value = 0;
-  if (device < 0 && cudaGetDevice(&device) != cudaSuccess) return fallback;
-  if (cudaDeviceGetAttribute(&value, attr, device) != cudaSuccess) return fallback;
-  return value;
-}
-
-// Raises a kernel's dynamic shared memory limit to `bytes` once per (kernel, device): setting it
-// on every call could interleave with another thread's launch of the same kernel.
-Status allow_shared_once(const void* kernel, int device, int bytes) {
-  static std::mutex mu;
-  static std::set<std::pair<const void*, int>> done;
-  if (device < 0 && cudaGetDevice(&device) != cudaSuccess) device = 0;
-  std::lock_guard<std::mutex> lock(mu);
-  if (done.count({kernel, device}) != 0) return Status();
-  DETEXP_RETURN_IF_ERROR(cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
-                                    "cudaFuncSetAttribute(expm_multiply shared memory)"));
-  done.insert({kernel, device});
-  return Status();
-}
-
 template <int W, class T, bool kBackward>
 Status launch_team(cudaStream_t stream, int device, const T* a, const T* b, const T* t, const T* g, T* f, T* grad_a,
                    T* grad_b, T* grad_t, std::int64_t batch, int n, int k, const ScratchFn& scratch) {
@@ -100,7 +78,7 @@ Status launch_team(cudaStream_t stream, int device, const T* a, const T* b, cons
       em::expm_multiply_team_workspace_bytes<D>(n, k, width, kBackward, TeamPlan::template kDenseRatio<D>);
   // The block team's static reduction buffer (256 bytes) shares the per-block limit;
   // DETEXP_GPU_EXPM_SHARED_MAX_BYTES (expm's knob) lowers it, 0 forcing global workspaces.
-  const std::int64_t device_limit = attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, 48 * 1024) - 512;
+  const std::int64_t device_limit = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, 48 * 1024) - 512;
   const std::int64_t tuned = expm_tuning().shared_max_bytes;
   const std::int64_t shared_limit = tuned >= 0 ? std::min(device_limit, tuned) : device_limit;
   auto kernel = expm_multiply_team_kernel<W, D, kBackward>;
@@ -113,7 +91,7 @@ Status launch_team(cudaStream_t stream, int device, const T* a, const T* b, cons
   if (!shared) {
     // Workspaces for the teams resident at once, within the budget; the grid-stride loop covers
     // the rest of the batch.
-    const int sms = attribute(cudaDevAttrMultiProcessorCount, device, 1);
+    const int sms = device_attribute(cudaDevAttrMultiProcessorCount, device, 1);
     const std::int64_t resident = static_cast<std::int64_t>(sms) * std::max(1, 2048 / (width * teams_per_block));
     blocks = std::min(blocks, resident);
     blocks = std::min(blocks, std::max<std::int64_t>(1, expm_tuning().global_budget_bytes / (ws * teams_per_block)));
@@ -125,7 +103,7 @@ Status launch_team(cudaStream_t stream, int device, const T* a, const T* b, cons
   }
   blocks = std::min<std::int64_t>(blocks, std::int64_t{1} << 20);
   if (smem > 48 * 1024) {
-    DETEXP_RETURN_IF_ERROR(allow_shared_once(reinterpret_cast<const void*>(kernel), device,
+    DETEXP_RETURN_IF_ERROR(allow_dynamic_shared_once(reinterpret_cast<const void*>(kernel), device,
                                              static_cast<int>(device_limit)));
   }
   kernel<<<static_cast<unsigned>(blocks), width * teams_per_block, static_cast<std::size_t>(smem), stream>>>(
@@ -275,8 +253,8 @@ class CudaDevice {
   using D = dev_t<T>;
   using R = real_t<T>;
 
-  CudaDevice(cudaStream_t stream, SolverHandles* h, const ScratchFn& scratch, int n)
-      : stream_(stream), h_(h), api_(solver_api()), scratch_(scratch), n_(n) {
+  CudaDevice(cudaStream_t stream, int device, SolverHandles* h, const ScratchFn& scratch, int n)
+      : stream_(stream), device_(device), h_(h), api_(solver_api()), scratch_(scratch), n_(n) {
     ok(alloc(scratch, 2 * kMaxParts + 2, &part_sum_, "expm_multiply reductions"));
     ok(alloc(scratch, 2 * kMaxParts + 2, &part_max_, "expm_multiply reductions"));
   }
@@ -344,11 +322,11 @@ class CudaDevice {
 
   void expm(const D* x, D* e) {
     if (!status_.ok()) return;
-    ok(gpu::expm<T>(stream_, reinterpret_cast<const T*>(x), reinterpret_cast<T*>(e), 1, n_, scratch_.fn()));
+    ok(gpu::expm<T>(stream_, device_, reinterpret_cast<const T*>(x), reinterpret_cast<T*>(e), 1, n_, scratch_.fn()));
   }
   void expm_adjoint(const D* x, const D* g, D* l) {
     if (!status_.ok()) return;
-    ok(gpu::expm_grad<T>(stream_, reinterpret_cast<const T*>(x), reinterpret_cast<const T*>(g),
+    ok(gpu::expm_grad<T>(stream_, device_, reinterpret_cast<const T*>(x), reinterpret_cast<const T*>(g),
                          reinterpret_cast<T*>(l), 1, n_, scratch_.fn()));
   }
 
@@ -384,6 +362,7 @@ class CudaDevice {
   }
 
   cudaStream_t stream_;
+  int device_;
   SolverHandles* h_;
   const SolverApi& api_;
   ReusedScratch scratch_;
@@ -447,7 +426,7 @@ Status expm_multiply(cudaStream_t stream, int device, const T* a, const T* b, co
   SolverHandles* handles = nullptr;
   dev_t<T>* ws = nullptr;
   DETEXP_RETURN_IF_ERROR(host_setup(stream, device, t, batch, n, k, false, scratch, &t_host, &handles, &ws));
-  CudaDevice<T> dv(stream, handles, scratch, n);
+  CudaDevice<T> dv(stream, device, handles, scratch, n);
   std::vector<int> codes(static_cast<std::size_t>(batch));
   const std::int64_t nn = static_cast<std::int64_t>(n) * n, nk = static_cast<std::int64_t>(n) * k;
   for (std::int64_t i = 0; i < batch && dv.status().ok(); ++i) {
@@ -473,7 +452,7 @@ Status expm_multiply_grad(cudaStream_t stream, int device, const T* a, const T* 
   SolverHandles* handles = nullptr;
   dev_t<T>* ws = nullptr;
   DETEXP_RETURN_IF_ERROR(host_setup(stream, device, t, batch, n, k, true, scratch, &t_host, &handles, &ws));
-  CudaDevice<T> dv(stream, handles, scratch, n);
+  CudaDevice<T> dv(stream, device, handles, scratch, n);
   const std::int64_t nn = static_cast<std::int64_t>(n) * n, nk = static_cast<std::int64_t>(n) * k;
   for (std::int64_t i = 0; i < batch && dv.status().ok(); ++i) {
     dv.next_matrix();

@@ -8,8 +8,11 @@
 #include <algorithm>
 #include <complex>
 #include <cstdint>
+#include <mutex>
+#include <set>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "cuda/device_complex.h"
 #include "cuda/slogdet_launch.h"
@@ -99,6 +102,30 @@ Status alloc(const ScratchFn& scratch, std::int64_t count, U** out, const char* 
     return error(Code::kResourceExhausted, std::string("could not allocate ") + std::to_string(bytes) +
                                                " bytes of GPU scratch for " + what);
   }
+  return Status();
+}
+
+// An attribute of GPU `device` (-1: the current device), or `fallback` if the runtime cannot say.
+inline int device_attribute(cudaDeviceAttr attr, int device, int fallback) {
+  int value = 0;
+  if (device < 0 && cudaGetDevice(&device) != cudaSuccess) return fallback;
+  if (cudaDeviceGetAttribute(&value, attr, device) != cudaSuccess) return fallback;
+  return value;
+}
+
+// Raises a kernel's dynamic shared memory limit to `bytes` once per (kernel, device), under a
+// lock: set before every launch, two host threads could interleave one's set with the other's
+// launch of the same kernel and fail it with cudaErrorInvalidValue. Callers pass the device's
+// whole opt-in limit, so one setting serves every later launch.
+inline Status allow_dynamic_shared_once(const void* kernel, int device, int bytes) {
+  static std::mutex mu;
+  static std::set<std::pair<const void*, int>> done;
+  if (device < 0 && cudaGetDevice(&device) != cudaSuccess) device = 0;
+  std::lock_guard<std::mutex> lock(mu);
+  if (done.count({kernel, device}) != 0) return Status();
+  DETEXP_RETURN_IF_ERROR(cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
+                                    "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)"));
+  done.insert({kernel, device});
   return Status();
 }
 

@@ -37,8 +37,8 @@ class ExpmGpuOp : public OpKernel {
     // The device kernels select (m, s) inside and do not report it; ExpmGrad selects again.
     std::fill_n(choice->flat<int>().data(), sh.batch, kExpmChoiceNone);
     if (sh.batch == 0 || sh.n == 0) return;
-    RunLauncher(ctx, [&](cudaStream_t stream, int /*device*/, gpu::ScratchFn scratch) {
-      return gpu::expm<T>(stream, a.flat<T>().data(), out->flat<T>().data(), sh.batch, sh.n, scratch);
+    RunLauncher(ctx, [&](cudaStream_t stream, int device, gpu::ScratchFn scratch) {
+      return gpu::expm<T>(stream, device, a.flat<T>().data(), out->flat<T>().data(), sh.batch, sh.n, scratch);
     });
   }
 };
@@ -57,8 +57,8 @@ class ExpmFrechetGpuOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &r));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, a.shape(), &l));
     if (sh.batch == 0 || sh.n == 0) return;
-    RunLauncher(ctx, [&](cudaStream_t stream, int /*device*/, gpu::ScratchFn scratch) {
-      return gpu::expm_frechet<T>(stream, a.flat<T>().data(), e.flat<T>().data(), r->flat<T>().data(),
+    RunLauncher(ctx, [&](cudaStream_t stream, int device, gpu::ScratchFn scratch) {
+      return gpu::expm_frechet<T>(stream, device, a.flat<T>().data(), e.flat<T>().data(), r->flat<T>().data(),
                                   l->flat<T>().data(), sh.batch, sh.n, scratch);
     });
   }
@@ -78,8 +78,8 @@ class ExpmGradGpuOp : public OpKernel {
     Tensor* out;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &out));
     if (sh.batch == 0 || sh.n == 0) return;
-    RunLauncher(ctx, [&](cudaStream_t stream, int /*device*/, gpu::ScratchFn scratch) {
-      return gpu::expm_grad<T>(stream, a.flat<T>().data(), g.flat<T>().data(), out->flat<T>().data(),
+    RunLauncher(ctx, [&](cudaStream_t stream, int device, gpu::ScratchFn scratch) {
+      return gpu::expm_grad<T>(stream, device, a.flat<T>().data(), g.flat<T>().data(), out->flat<T>().data(),
                                sh.batch, sh.n, scratch);
     });
   }

@@ -14,12 +14,9 @@ namespace detexp {
 namespace xla_ffi {
 namespace {
 
-// The expm launchers take the stream's current device (cudaGetDevice), which XLA has made current
-// before it runs a handler, so the ordinal is not passed on.
-
 // The device kernels select (m, s) inside and do not report it: choice is -1 for every matrix
 // (kExpmChoiceNone; all bytes 0xff), set on the stream, and ExpmGrad selects again.
-ffi::Error ExpmCuda(cudaStream_t stream, std::int32_t /*device*/, ffi::ScratchAllocator scratch, ffi::AnyBuffer a,
+ffi::Error ExpmCuda(cudaStream_t stream, std::int32_t device, ffi::ScratchAllocator scratch, ffi::AnyBuffer a,
                     ffi::Result<ffi::AnyBuffer> out, ffi::Result<ffi::AnyBuffer> choice) {
   const Matrices m = MatricesOf(a);
   if (m.batch > 0 && cudaMemsetAsync(choice->untyped_data(), 0xff, m.batch * sizeof(int), stream) != cudaSuccess) {
@@ -27,15 +24,15 @@ ffi::Error ExpmCuda(cudaStream_t stream, std::int32_t /*device*/, ffi::ScratchAl
   }
   return LaunchFor(a, kExpmTarget, [&](auto zero, Matrices m) {
     using T = decltype(zero);
-    return gpu::expm<T>(stream, Data<T>(a), Data<T>(*out), m.batch, m.n, ScratchOf(scratch));
+    return gpu::expm<T>(stream, device, Data<T>(a), Data<T>(*out), m.batch, m.n, ScratchOf(scratch));
   });
 }
 
-ffi::Error ExpmFrechetCuda(cudaStream_t stream, std::int32_t /*device*/, ffi::ScratchAllocator scratch, ffi::AnyBuffer a, ffi::AnyBuffer e,
+ffi::Error ExpmFrechetCuda(cudaStream_t stream, std::int32_t device, ffi::ScratchAllocator scratch, ffi::AnyBuffer a, ffi::AnyBuffer e,
                            ffi::Result<ffi::AnyBuffer> r, ffi::Result<ffi::AnyBuffer> l) {
   return LaunchFor(a, kExpmFrechetTarget, [&](auto zero, Matrices m) {
     using T = decltype(zero);
-    return gpu::expm_frechet<T>(stream, Data<T>(a), Data<T>(e), Data<T>(*r), Data<T>(*l), m.batch, m.n,
+    return gpu::expm_frechet<T>(stream, device, Data<T>(a), Data<T>(e), Data<T>(*r), Data<T>(*l), m.batch, m.n,
                                 ScratchOf(scratch));
   });
 }
@@ -43,11 +40,11 @@ ffi::Error ExpmFrechetCuda(cudaStream_t stream, std::int32_t /*device*/, ffi::Sc
 // `choice` is device memory here and the GPU kernels select (m, s) again whatever it holds, so it
 // is not read: checking it would cost a host synchronisation, and a wrong code cannot change the
 // result (the TF GPU kernel checks it only because it arrives in host memory).
-ffi::Error ExpmGradCuda(cudaStream_t stream, std::int32_t /*device*/, ffi::ScratchAllocator scratch, ffi::AnyBuffer a, ffi::AnyBuffer g,
+ffi::Error ExpmGradCuda(cudaStream_t stream, std::int32_t device, ffi::ScratchAllocator scratch, ffi::AnyBuffer a, ffi::AnyBuffer g,
                         ffi::AnyBuffer /*choice*/, ffi::Result<ffi::AnyBuffer> out) {
   return LaunchFor(a, kExpmGradTarget, [&](auto zero, Matrices m) {
     using T = decltype(zero);
-    return gpu::expm_grad<T>(stream, Data<T>(a), Data<T>(g), Data<T>(*out), m.batch, m.n, ScratchOf(scratch));
+    return gpu::expm_grad<T>(stream, device, Data<T>(a), Data<T>(g), Data<T>(*out), m.batch, m.n, ScratchOf(scratch));
   });
 }
 

@@ -157,11 +157,11 @@ void run_case(int n, std::int64_t batch, double scale, std::uint64_t seed, const
   auto ok = [&](const detexp::gpu::Status& s, const char* what) {
     check(s.ok(), tag + " " + what + ": " + s.message);
   };
-  ok(detexp::gpu::expm<T>(nullptr, da.p, dr.p, batch, n, scratch.fn()), "expm");
-  ok(detexp::gpu::expm_frechet<T>(nullptr, da.p, de.p, dg.p, dl.p, batch, n, scratch.fn()), "expm_frechet");
+  ok(detexp::gpu::expm<T>(nullptr, -1, da.p, dr.p, batch, n, scratch.fn()), "expm");
+  ok(detexp::gpu::expm_frechet<T>(nullptr, -1, da.p, de.p, dg.p, dl.p, batch, n, scratch.fn()), "expm_frechet");
   CUDA_OK(cudaDeviceSynchronize());
   const auto r = dr.get(), rf = dg.get(), l = dl.get();
-  ok(detexp::gpu::expm_grad<T>(nullptr, da.p, de.p, dl.p, batch, n, scratch.fn()), "expm_grad");
+  ok(detexp::gpu::expm_grad<T>(nullptr, -1, da.p, de.p, dl.p, batch, n, scratch.fn()), "expm_grad");
   CUDA_OK(cudaDeviceSynchronize());
   const auto adj = dl.get();
   // Rounding differs from the CPU (FMA, sums split over lanes): relative tolerance grows with n
@@ -198,7 +198,7 @@ void rotation_case(double t, const char* dtype) {
   const std::vector<T> zeros(4);
   Buf<T> da(a), dr(zeros);
   Scratch scratch;
-  check(detexp::gpu::expm<T>(nullptr, da.p, dr.p, 1, 2, scratch.fn()).ok(), "rotation launch");
+  check(detexp::gpu::expm<T>(nullptr, -1, da.p, dr.p, 1, 2, scratch.fn()).ok(), "rotation launch");
   const auto r = dr.get();
   const real_t<T> tt = real_t<T>(t);
   const std::vector<T> ref = {T(std::cos(tt)), T(-std::sin(tt)), T(std::sin(tt)), T(std::cos(tt))};
