@@ -126,14 +126,6 @@ Status launch(cudaStream_t stream, int device, const T* a, const T* e, T* r, T* 
   return launch_team<0, T, kFrechet>(stream, device, a, e, r, l, adjoint, batch, n, scratch);
 }
 
-std::int64_t env_int(const char* name, std::int64_t fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  char* end = nullptr;
-  const long long x = std::strtoll(v, &end, 10);
-  return (end != v && x >= 0) ? x : fallback;
-}
-
 }  // namespace
 
 const ExpmTuning& expm_tuning() {

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <complex>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -390,14 +389,6 @@ Status host_setup(cudaStream_t stream, int device, const T* t, std::int64_t batc
 template <class T>
 const dev_t<T>* dev_host(const std::vector<T>& v) {
   return reinterpret_cast<const dev_t<T>*>(v.data());
-}
-
-std::int64_t env_int(const char* name, std::int64_t fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  char* end = nullptr;
-  const long long x = std::strtoll(v, &end, 10);
-  return (end != v && x >= 0) ? x : fallback;
 }
 
 }  // namespace

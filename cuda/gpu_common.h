@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <complex>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <string>
@@ -103,6 +104,15 @@ Status alloc(const ScratchFn& scratch, std::int64_t count, U** out, const char* 
                                                " bytes of GPU scratch for " + what);
   }
   return Status();
+}
+
+// A tuning knob from the environment: a non-negative integer, else `fallback`.
+inline std::int64_t env_int(const char* name, std::int64_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  const long long x = std::strtoll(v, &end, 10);
+  return (end != v && x >= 0) ? x : fallback;
 }
 
 // An attribute of GPU `device` (-1: the current device), or `fallback` if the runtime cannot say.

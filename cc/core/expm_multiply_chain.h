@@ -87,6 +87,20 @@ enum : int {
   kCheckpoint = 256,   // + i: F at a checkpoint, then a segment's recomputed steps
 };
 
+// The buffers as consecutive slots, for backends that keep them in one array (the GPU's): F..V,
+// the terms B_0..B_m, the scaled W_1..W_m (each run consecutive: the rank update is one product
+// over them), then the checkpoints.
+DETEXP_HD int buffer_slot(int id) {
+  if (id >= kCheckpoint) return (kV + 1) + (kMaxDegree + 1) + kMaxDegree + (id - kCheckpoint);
+  if (id >= kScaledW) return (kV + 1) + (kMaxDegree + 1) + (id - kScaledW);
+  if (id >= kTerm) return (kV + 1) + (id - kTerm);
+  return id;
+}
+// Slots of the Taylor route: the forward's F, X, Y; the backward's all, with `checkpoints`.
+DETEXP_HD int buffer_slots(bool backward, int checkpoints) {
+  return backward ? buffer_slot(kCheckpoint) + checkpoints : kY + 1;
+}
+
 template <class T>
 struct Shift {
   T mu;

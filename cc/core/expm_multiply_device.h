@@ -200,11 +200,6 @@ struct DeviceLayout {
   index_t at, grad_at, powers, blocks, block_count, estimate, dense_e, total;  // in scalars
 };
 
-DETEXP_HD int device_blocks(int n, int k, bool backward, double dense_ratio) {
-  return backward ? (kV + 1) + (kMaxDegree + 1) + kMaxDegree + checkpoint_capacity(n, k, dense_ratio)
-                  : kY + 1;
-}
-
 inline DeviceLayout device_layout(int n, int k, bool backward, double dense_ratio) {
   const index_t nn = static_cast<index_t>(n) * n, nk = static_cast<index_t>(n) * k;
   DeviceLayout l;
@@ -212,7 +207,7 @@ inline DeviceLayout device_layout(int n, int k, bool backward, double dense_rati
   l.grad_at = nn;
   l.powers = l.grad_at + (backward ? nn : 0);
   l.blocks = l.powers + (n <= kExactNormMaxN ? 2 * nn : 0);
-  l.block_count = device_blocks(n, k, backward, dense_ratio);
+  l.block_count = buffer_slots(backward, checkpoint_capacity(n, k, dense_ratio));
   l.estimate = l.blocks + l.block_count * nk;
   l.dense_e = l.estimate + (n > kExactNormMaxN ? 2 * static_cast<index_t>(n) * kMaxPower * kEstimateColumns : 0);
   l.total = l.dense_e + nn;
@@ -366,15 +361,7 @@ class DeviceOps {
   }
 
   T* block(int id) const {
-    int slot = id;
-    if (id >= kCheckpoint) {
-      slot = (kV + 1) + (kMaxDegree + 1) + kMaxDegree + (id - kCheckpoint);
-    } else if (id >= kScaledW) {
-      slot = (kV + 1) + (kMaxDegree + 1) + (id - kScaledW);
-    } else if (id >= kTerm) {
-      slot = (kV + 1) + (id - kTerm);
-    }
-    return ws_ + l_.blocks + static_cast<index_t>(slot) * nk();
+    return ws_ + l_.blocks + static_cast<index_t>(buffer_slot(id)) * nk();
   }
 
   void dense_exp(T t, T* e) {

@@ -27,13 +27,6 @@ namespace expm_multiply {
 
 // The largest n of the team backend: exact power norms, as every backend takes up to this n.
 constexpr int kTeamMaxN = kExactNormMaxN;
-// Blocks of the Taylor route: the forward's F, X, Y; the backward's F..V, the terms B_0..B_m, the
-// scaled W_1..W_m and the checkpoints.
-DETEXP_HD int team_blocks(int n, int k, bool backward, double dense_ratio) {
-  return backward ? (kV + 1) + (kMaxDegree + 1) + kMaxDegree + checkpoint_capacity(n, k, dense_ratio)
-                  : kY + 1;
-}
-
 // Offsets (bytes) of the parts of a team's workspace.
 struct TeamLayout {
   index_t sums, at, powers, grad_at, blocks;  // the Taylor route
@@ -51,7 +44,7 @@ DETEXP_HD TeamLayout team_layout(int n, int k, int team_size, bool backward, dou
   l.powers = l.at + up16(nn);
   l.grad_at = l.powers + 2 * up16(nn);
   l.blocks = l.grad_at + (backward ? up16(nn) : 0);
-  const index_t taylor_end = l.blocks + team_blocks(n, k, backward, dense_ratio) * up16(nk);
+  const index_t taylor_end = l.blocks + buffer_slots(backward, checkpoint_capacity(n, k, dense_ratio)) * up16(nk);
   l.dense_x = l.at;
   l.dense_e = l.dense_x + up16(nn);
   l.dense_gb = l.dense_e + up16(nn);
@@ -141,18 +134,7 @@ class TeamOps {
   }
 
   // dst := Ã^H src.
-  DETEXP_HD_CALL void apply_adjoint(int dst, int src) {
-    const T* at = part(layout_.at);
-    const T* x = block(src);
-    T* y = block(dst);
-    for (index_t idx = team_.rank(); idx < nk(); idx += team_.size()) {
-      const index_t i = idx / k_, col = idx % k_;
-      T acc = T(0);
-      for (int l = 0; l < n_; ++l) acc += conj_of(at[static_cast<index_t>(l) * n_ + i]) * x[static_cast<index_t>(l) * k_ + col];
-      y[idx] = acc;
-    }
-    team_.sync();
-  }
+  DETEXP_HD_CALL void apply_adjoint(int dst, int src) { product(block(dst), part(layout_.at), true, block(src)); }
 
   // acc += term, by rows; the ∞-norms (largest row sum of moduli) of both.
   DETEXP_HD_CALL void add_norms(int acc, int term, Real* term_inf, Real* acc_inf) {
@@ -175,16 +157,8 @@ class TeamOps {
     *acc_inf = team_.max(best_f);
   }
 
-  DETEXP_HD_CALL Real inf_norm(int src) {
-    const T* x = block(src);
-    Real best = 0;
-    for (int i = team_.rank(); i < n_; i += team_.size()) {
-      Real s = 0;
-      for (int c = 0; c < k_; ++c) s += modulus(x[static_cast<index_t>(i) * k_ + c]);
-      best = nan_max(best, s);
-    }
-    return team_.max(best);
-  }
+  // The largest row sum of moduli of an n×k block.
+  DETEXP_HD_CALL Real inf_norm(int src) { return largest_sum(block(src), k_, 1, k_); }
 
   DETEXP_HD_CALL void scale(int dst, T c) {
     T* x = block(dst);
@@ -304,15 +278,7 @@ class TeamOps {
 
   DETEXP_HD T* block(int id) const {
     const index_t stride = small_expm::up16(nk() * static_cast<index_t>(sizeof(T))) / static_cast<index_t>(sizeof(T));
-    int slot = id;
-    if (id >= kCheckpoint) {
-      slot = (kV + 1) + (kMaxDegree + 1) + kMaxDegree + (id - kCheckpoint);
-    } else if (id >= kScaledW) {
-      slot = (kV + 1) + (kMaxDegree + 1) + (id - kScaledW);
-    } else if (id >= kTerm) {
-      slot = (kV + 1) + (id - kTerm);
-    }
-    return part(layout_.blocks) + slot * stride;
+    return part(layout_.blocks) + buffer_slot(id) * stride;
   }
 
   DETEXP_HD_CALL void copy_in(T* dst, const T* src) {
@@ -320,12 +286,15 @@ class TeamOps {
     team_.sync();
   }
 
-  // ||X||_1 of a row-major n×n X: the largest column sum of moduli, in every member.
-  DETEXP_HD_CALL Real norm1_row_major(const T* x) {
+  // ||X||_1 of a row-major n×n X: the largest column sum of moduli.
+  DETEXP_HD_CALL Real norm1_row_major(const T* x) { return largest_sum(x, 1, n_, n_); }
+
+  // max over o < n of Σ_{l < len} |x[o outer + l inner]|, in every member.
+  DETEXP_HD_CALL Real largest_sum(const T* x, index_t outer, index_t inner, int len) {
     Real best = 0;
-    for (int j = team_.rank(); j < n_; j += team_.size()) {
+    for (int o = team_.rank(); o < n_; o += team_.size()) {
       Real s = 0;
-      for (int i = 0; i < n_; ++i) s += modulus(x[static_cast<index_t>(i) * n_ + j]);
+      for (int l = 0; l < len; ++l) s += modulus(x[o * outer + l * inner]);
       best = nan_max(best, s);
     }
     return team_.max(best);

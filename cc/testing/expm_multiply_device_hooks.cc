@@ -9,37 +9,23 @@
 #include <string>
 #include <vector>
 
-#include "cc/core/cpu_plan.h"
 #include "cc/core/expm_multiply_device.h"
 #include "cc/pybind/array_util.h"
 #include "cuda/gpu_plan.h"
 #include "expm_multiply_cpu_device.h"
+#include "expm_multiply_hooks_common.h"
 
 namespace detexp {
 namespace {
 
-struct CpuDenseRatio {
-  template <class T>
-  static constexpr double kDenseRatio = cpu_plan::kExpmMultiplyDenseRatio<T>;
-};
-
-template <class T>
-void check_shapes(const CArray<T>& a, const CArray<T>& b, const CArray<T>& t, int* n, int* k, int64_t* batch) {
-  if (a.ndim() != 3 || a.shape(1) != a.shape(2) || b.ndim() != 3 || b.shape(0) != a.shape(0) ||
-      b.shape(1) != a.shape(1) || t.ndim() != 1 || t.shape(0) != a.shape(0)) {
-    throw py::value_error("device_expm_multiply: a [B, n, n], b [B, n, k], t [B]; got " + shape_string(a) + ", " +
-                          shape_string(b) + ", " + shape_string(t));
-  }
-  *batch = a.shape(0);
-  *n = static_cast<int>(a.shape(1));
-  *k = static_cast<int>(b.shape(2));
-}
+using expm_multiply_hooks::check_shapes;
+using expm_multiply_hooks::CpuDenseRatio;
 
 template <class Plan, class T>
 py::tuple forward(const CArray<T>& a, const CArray<T>& b, const CArray<T>& t) {
   int n = 0, k = 0;
   int64_t batch = 0;
-  check_shapes(a, b, t, &n, &k, &batch);
+  check_shapes("device_expm_multiply", a, b, t, &n, &k, &batch);
   CArray<T> f({static_cast<py::ssize_t>(batch), static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(k)});
   py::array_t<int> choice(static_cast<py::ssize_t>(batch));
   std::vector<T> ws(static_cast<size_t>(expm_multiply::device_layout(n, k, false, Plan::template kDenseRatio<T>).total));
@@ -57,7 +43,7 @@ py::tuple backward(const CArray<T>& a, const CArray<T>& b, const CArray<T>& t, c
                    const py::array_t<int>& choice) {
   int n = 0, k = 0;
   int64_t batch = 0;
-  check_shapes(a, b, t, &n, &k, &batch);
+  check_shapes("device_expm_multiply", a, b, t, &n, &k, &batch);
   if (g.ndim() != 3 || !std::equal(g.shape(), g.shape() + 3, b.shape()) || choice.ndim() != 1 ||
       choice.shape(0) != batch) {
     throw py::value_error("device_expm_multiply_grad: g must be b's shape and choice [B]");

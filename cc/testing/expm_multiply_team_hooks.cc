@@ -9,31 +9,21 @@
 #include <string>
 #include <vector>
 
-#include "cc/core/cpu_plan.h"
 #include "cc/core/expm_multiply_team.h"
 #include "cc/pybind/array_util.h"
 #include "cuda/gpu_plan.h"
+#include "expm_multiply_hooks_common.h"
 #include "thread_team.h"
 
 namespace detexp {
 namespace {
 
-struct CpuDenseRatio {
-  template <class T>
-  static constexpr double kDenseRatio = cpu_plan::kExpmMultiplyDenseRatio<T>;
-};
+using expm_multiply_hooks::CpuDenseRatio;
 
-// a [B, n, n], b and g [B, n, k], t [B]: the shapes the ops hand to the kernels.
+// The hooks' shapes, n within the team backend's limit.
 template <class T>
 void check_shapes(const CArray<T>& a, const CArray<T>& b, const CArray<T>& t, int* n, int* k, int64_t* batch) {
-  if (a.ndim() != 3 || a.shape(1) != a.shape(2) || b.ndim() != 3 || b.shape(0) != a.shape(0) ||
-      b.shape(1) != a.shape(1) || t.ndim() != 1 || t.shape(0) != a.shape(0)) {
-    throw py::value_error("team_expm_multiply: a [B, n, n], b [B, n, k], t [B]; got " + shape_string(a) + ", " +
-                          shape_string(b) + ", " + shape_string(t));
-  }
-  *batch = a.shape(0);
-  *n = static_cast<int>(a.shape(1));
-  *k = static_cast<int>(b.shape(2));
+  expm_multiply_hooks::check_shapes("team_expm_multiply", a, b, t, n, k, batch);
   if (*n > expm_multiply::kTeamMaxN) throw py::value_error("team_expm_multiply: n > kTeamMaxN");
 }
 

@@ -31,11 +31,6 @@ void RunOnFfiPool(ffi::ThreadPool& pool, int64_t batch, const Work& work) {
                   [&](const Work& w) { ForEachMatrix(pool, batch, w); });
 }
 
-int ColumnsOf(const ffi::AnyBuffer& b) {
-  const auto dims = b.dimensions();
-  return static_cast<int>(dims[dims.size() - 1]);
-}
-
 ffi::Error ExpmMultiplyHost(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::AnyBuffer b, ffi::AnyBuffer t,
                             ffi::Result<ffi::AnyBuffer> f, ffi::Result<ffi::AnyBuffer> choice) {
   const Matrices m = MatricesOf(a);

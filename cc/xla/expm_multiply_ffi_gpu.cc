@@ -14,11 +14,6 @@ namespace detexp {
 namespace xla_ffi {
 namespace {
 
-int ColumnsOf(const ffi::AnyBuffer& b) {
-  const auto dims = b.dimensions();
-  return static_cast<int>(dims[dims.size() - 1]);
-}
-
 // `choice` is device memory here: -1 for every matrix (all bytes 0xff), set on the stream, and the
 // backward selects again (the same codes: the selection is deterministic).
 ffi::Error ExpmMultiplyCuda(cudaStream_t stream, std::int32_t device, ffi::ScratchAllocator scratch, ffi::AnyBuffer a,

@@ -30,6 +30,12 @@ inline Matrices MatricesOf(const ffi::AnyBuffer& a) {
   return m;
 }
 
+// The last dimension of a buffer (k of expm_multiply's b [..., n, k]).
+inline int ColumnsOf(const ffi::AnyBuffer& b) {
+  const auto dims = b.dimensions();
+  return static_cast<int>(dims[dims.size() - 1]);
+}
+
 template <class T>
 T* Data(const ffi::AnyBuffer& b) {
   return static_cast<T*>(b.untyped_data());
