@@ -71,43 +71,13 @@ __global__ void __launch_bounds__(W == 0 ? kBlockTeamThreads : 128)
 template <int W, class T, bool kFrechet>
 Status launch_team(cudaStream_t stream, int device, const T* a, const T* e, T* r, T* l, bool adjoint, std::int64_t batch,
                    int n, const ScratchFn& scratch) {
-  const ExpmTuning& tune = expm_tuning();
   const std::int64_t ws = expm_team_workspace_bytes<T>(n, kFrechet);
   const int width = W == 0 ? kBlockTeamThreads : W;
-  // The block team's static reduction buffer (256 bytes) shares the per-block limit.
-  const std::int64_t device_limit = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, 48 * 1024) - 512;
-  std::int64_t shared_limit = device_limit;
-  if (tune.shared_max_bytes >= 0) shared_limit = std::min(shared_limit, tune.shared_max_bytes - 512);
   auto kernel = expm_team_kernel<W, dev_t<T>, kFrechet>;
-  // Teams per block: 128 threads' worth for warp teams, as many as the shared memory allows.
-  int teams_per_block = W == 0 ? 1 : 128 / W;
-  bool shared = ws <= shared_limit;
-  if (shared) {
-    teams_per_block = static_cast<int>(std::min<std::int64_t>(teams_per_block, shared_limit / ws));
-  }
-  const std::int64_t smem = shared ? teams_per_block * ws : 0;
-  std::int64_t blocks = (batch + teams_per_block - 1) / teams_per_block;
-  unsigned char* gws = nullptr;
-  if (!shared) {
-    // Workspaces only for the teams resident at once (a few per SM), within the memory budget;
-    // the grid-stride loop covers the rest of the batch.
-    const int sms = device_attribute(cudaDevAttrMultiProcessorCount, device, 1);
-    const std::int64_t resident = static_cast<std::int64_t>(sms) * std::max(1, 2048 / (width * teams_per_block));
-    blocks = std::min(blocks, resident);
-    blocks = std::min(blocks, std::max<std::int64_t>(1, tune.global_budget_bytes / (ws * teams_per_block)));
-    gws = static_cast<unsigned char*>(scratch(static_cast<std::size_t>(blocks * teams_per_block * ws)));
-    if (gws == nullptr) {
-      return error(Code::kResourceExhausted, "could not allocate " + std::to_string(blocks * teams_per_block * ws) +
-                                                 " bytes of GPU scratch for the expm workspace");
-    }
-  }
-  blocks = std::min<std::int64_t>(blocks, std::int64_t{1} << 20);  // grid-stride beyond 2^20 blocks
-  if (smem > 48 * 1024) {
-    DETEXP_RETURN_IF_ERROR(
-        allow_dynamic_shared_once(reinterpret_cast<const void*>(kernel), device, static_cast<int>(device_limit)));
-  }
-  kernel<<<static_cast<unsigned>(blocks), width * teams_per_block, static_cast<std::size_t>(smem), stream>>>(
-      dev(a), dev(e), dev(r), dev(l), adjoint, batch, n, gws, ws, shared);
+  TeamGrid g;
+  DETEXP_RETURN_IF_ERROR(team_grid(reinterpret_cast<const void*>(kernel), device, width, ws, batch, scratch, "expm", &g));
+  kernel<<<static_cast<unsigned>(g.blocks), width * g.teams_per_block, static_cast<std::size_t>(g.smem), stream>>>(
+      dev(a), dev(e), dev(r), dev(l), adjoint, batch, n, g.gws, ws, g.shared);
   return cuda_check(cudaGetLastError(), "expm_team_kernel");
 }
 

@@ -75,38 +75,12 @@ Status launch_team(cudaStream_t stream, int device, const T* a, const T* b, cons
   const int width = W == 0 ? kBlockTeamThreads : W;
   const std::int64_t ws =
       em::expm_multiply_team_workspace_bytes<D>(n, k, width, kBackward, TeamPlan::template kDenseRatio<D>);
-  // The block team's static reduction buffer (256 bytes) shares the per-block limit;
-  // DETEXP_GPU_EXPM_SHARED_MAX_BYTES (expm's knob) lowers it, 0 forcing global workspaces.
-  const std::int64_t device_limit = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, 48 * 1024) - 512;
-  const std::int64_t tuned = expm_tuning().shared_max_bytes;
-  const std::int64_t shared_limit = tuned >= 0 ? std::min(device_limit, tuned) : device_limit;
   auto kernel = expm_multiply_team_kernel<W, D, kBackward>;
-  int teams_per_block = W == 0 ? 1 : 128 / W;
-  const bool shared = ws <= shared_limit;
-  if (shared) teams_per_block = static_cast<int>(std::min<std::int64_t>(teams_per_block, shared_limit / ws));
-  const std::int64_t smem = shared ? teams_per_block * ws : 0;
-  std::int64_t blocks = (batch + teams_per_block - 1) / teams_per_block;
-  unsigned char* gws = nullptr;
-  if (!shared) {
-    // Workspaces for the teams resident at once, within the budget; the grid-stride loop covers
-    // the rest of the batch.
-    const int sms = device_attribute(cudaDevAttrMultiProcessorCount, device, 1);
-    const std::int64_t resident = static_cast<std::int64_t>(sms) * std::max(1, 2048 / (width * teams_per_block));
-    blocks = std::min(blocks, resident);
-    blocks = std::min(blocks, std::max<std::int64_t>(1, expm_tuning().global_budget_bytes / (ws * teams_per_block)));
-    gws = static_cast<unsigned char*>(scratch(static_cast<std::size_t>(blocks * teams_per_block * ws)));
-    if (gws == nullptr) {
-      return error(Code::kResourceExhausted, "could not allocate " + std::to_string(blocks * teams_per_block * ws) +
-                                                 " bytes of GPU scratch for the expm_multiply workspace");
-    }
-  }
-  blocks = std::min<std::int64_t>(blocks, std::int64_t{1} << 20);
-  if (smem > 48 * 1024) {
-    DETEXP_RETURN_IF_ERROR(allow_dynamic_shared_once(reinterpret_cast<const void*>(kernel), device,
-                                             static_cast<int>(device_limit)));
-  }
-  kernel<<<static_cast<unsigned>(blocks), width * teams_per_block, static_cast<std::size_t>(smem), stream>>>(
-      dev(a), dev(b), dev(t), dev(g), dev(f), dev(grad_a), dev(grad_b), dev(grad_t), batch, n, k, gws, ws, shared);
+  TeamGrid gr;
+  DETEXP_RETURN_IF_ERROR(
+      team_grid(reinterpret_cast<const void*>(kernel), device, width, ws, batch, scratch, "expm_multiply", &gr));
+  kernel<<<static_cast<unsigned>(gr.blocks), width * gr.teams_per_block, static_cast<std::size_t>(gr.smem), stream>>>(
+      dev(a), dev(b), dev(t), dev(g), dev(f), dev(grad_a), dev(grad_b), dev(grad_t), batch, n, k, gr.gws, ws, gr.shared);
   return launch_check("expm_multiply_team_kernel");
 }
 

@@ -1,11 +1,18 @@
 // Thread teams for cc/core/team.h's interface (rank, size, sync, max) on the GPU:
-// groups of W lanes of a warp, or a whole block. Shared by the fused kernels (expm_kernels.cu)
-// and the per-matrix steps of the large-n path (expm_blas.cu).
+// groups of W lanes of a warp, or a whole block, and the layout of a team kernel's launch. Shared
+// by the fused kernels (expm_kernels.cu, expm_multiply_kernels.cu) and the per-matrix steps of the
+// large-n path (expm_blas.cu).
 #pragma once
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
 #include "cc/core/team.h"
+#include "cuda/expm_launch.h"
+#include "cuda/gpu_common.h"
 #include "cuda/gpu_plan.h"
 
 namespace detexp {
@@ -83,6 +90,51 @@ struct BlockTeam {
 };
 
 constexpr int kBlockTeamThreads = plan::kExpmBlockThreads;  // a multiple of 32: BlockTeam::max shuffles full warps
+
+// The layout of a team kernel's launch (expm's and expm_multiply's): each team's workspace of
+// `ws` bytes in dynamic shared memory when it fits the per-block limit (teams per block: 128
+// threads' worth for warp teams, as many as the memory allows), else in global scratch for the
+// teams resident at once (a few per SM), within the memory budget; a grid-stride loop in the kernel
+// covers the rest of the batch. `kernel`'s shared memory limit is raised once where needed.
+struct TeamGrid {
+  bool shared = false;
+  int teams_per_block = 1;
+  std::int64_t smem = 0, blocks = 0;
+  unsigned char* gws = nullptr;
+};
+
+inline Status team_grid(const void* kernel, int device, int width, std::int64_t ws, std::int64_t batch,
+                        const ScratchFn& scratch, const char* what, TeamGrid* g) {
+  const ExpmTuning& tune = expm_tuning();
+  // The block team's static reduction buffer (256 bytes) shares the per-block limit.
+  const std::int64_t device_limit =
+      common::device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, 48 * 1024) - 512;
+  std::int64_t shared_limit = device_limit;
+  if (tune.shared_max_bytes >= 0) shared_limit = std::min(shared_limit, tune.shared_max_bytes - 512);
+  g->teams_per_block = width == kBlockTeamThreads ? 1 : 128 / width;
+  g->shared = ws <= shared_limit;
+  if (g->shared) g->teams_per_block = static_cast<int>(std::min<std::int64_t>(g->teams_per_block, shared_limit / ws));
+  g->smem = g->shared ? g->teams_per_block * ws : 0;
+  g->blocks = (batch + g->teams_per_block - 1) / g->teams_per_block;
+  if (!g->shared) {
+    const int sms = common::device_attribute(cudaDevAttrMultiProcessorCount, device, 1);
+    const std::int64_t resident = static_cast<std::int64_t>(sms) * std::max(1, 2048 / (width * g->teams_per_block));
+    g->blocks = std::min(g->blocks, resident);
+    g->blocks = std::min(g->blocks, std::max<std::int64_t>(1, tune.global_budget_bytes / (ws * g->teams_per_block)));
+    const std::int64_t bytes = g->blocks * g->teams_per_block * ws;
+    g->gws = static_cast<unsigned char*>(scratch(static_cast<std::size_t>(bytes)));
+    if (g->gws == nullptr) {
+      return common::error(Code::kResourceExhausted, "could not allocate " + std::to_string(bytes) +
+                                                         " bytes of GPU scratch for the " + what + " workspace");
+    }
+  }
+  g->blocks = std::min<std::int64_t>(g->blocks, std::int64_t{1} << 20);  // grid-stride beyond 2^20 blocks
+  if (g->smem > 48 * 1024) {
+    return common::allow_dynamic_shared_once(kernel, device, static_cast<int>(device_limit));
+  }
+  return Status();
+}
+
 
 }  // namespace gpu
 }  // namespace detexp

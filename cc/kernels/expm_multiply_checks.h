@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "batch_util.h"
 #include "expm_multiply_work.h"
+#include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
 #include "tensorflow/core/framework/tensor_shape.h"
 
@@ -55,6 +56,29 @@ inline ::tensorflow::Status CheckExpmMultiplyChoice(const ::tensorflow::Tensor& 
   const int64_t bad = FirstInvalidExpmMultiplyChoice(c, sh.a.batch);
   if (bad >= 0) return absl::InvalidArgumentError(ExpmMultiplyChoiceError(bad, c[bad]));
   return ::tensorflow::Status();
+}
+
+// The forward's checks and outputs (f like b; choice, one code per matrix), for the CPU and GPU
+// kernels: inputs a, b, t.
+inline ::tensorflow::Status PrepareExpmMultiply(::tensorflow::OpKernelContext* ctx, ExpmMultiplyShape* sh,
+                                                ::tensorflow::Tensor** f, ::tensorflow::Tensor** choice) {
+  const ::tensorflow::Tensor &a = ctx->input(0), &b = ctx->input(1), &t = ctx->input(2);
+  TF_RETURN_IF_ERROR(CheckExpmMultiplyInputs(a, b, t, nullptr, "expm_multiply", sh));
+  TF_RETURN_IF_ERROR(ctx->allocate_output(0, b.shape(), f));
+  return ctx->allocate_output(1, sh->a.batch_shape, choice);
+}
+
+// The backward's checks (shapes, then the codes, in host memory) and outputs: inputs a, b, t, g,
+// choice.
+inline ::tensorflow::Status PrepareExpmMultiplyGrad(::tensorflow::OpKernelContext* ctx, ExpmMultiplyShape* sh,
+                                                    ::tensorflow::Tensor** grad_a, ::tensorflow::Tensor** grad_b,
+                                                    ::tensorflow::Tensor** grad_t) {
+  const ::tensorflow::Tensor &a = ctx->input(0), &b = ctx->input(1), &t = ctx->input(2), &g = ctx->input(3);
+  TF_RETURN_IF_ERROR(CheckExpmMultiplyInputs(a, b, t, &g, "expm_multiply_grad", sh));
+  TF_RETURN_IF_ERROR(CheckExpmMultiplyChoice(ctx->input(4), *sh));
+  TF_RETURN_IF_ERROR(ctx->allocate_output(0, a.shape(), grad_a));
+  TF_RETURN_IF_ERROR(ctx->allocate_output(1, b.shape(), grad_b));
+  return ctx->allocate_output(2, t.shape(), grad_t);
 }
 
 }  // namespace detexp

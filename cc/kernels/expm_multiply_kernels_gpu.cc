@@ -30,10 +30,8 @@ class ExpmMultiplyGpuOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     const Tensor &a = ctx->input(0), &b = ctx->input(1), &t = ctx->input(2);
     ExpmMultiplyShape sh;
-    OP_REQUIRES_OK(ctx, CheckExpmMultiplyInputs(a, b, t, nullptr, "expm_multiply", &sh));
     Tensor *f, *choice;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, b.shape(), &f));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, sh.a.batch_shape, &choice));
+    OP_REQUIRES_OK(ctx, PrepareExpmMultiply(ctx, &sh, &f, &choice));
     RunLauncher(ctx, [&](cudaStream_t stream, int device, gpu::ScratchFn scratch) {
       return gpu::expm_multiply<T>(stream, device, a.flat<T>().data(), b.flat<T>().data(), t.flat<T>().data(),
                                    f->flat<T>().data(), choice->flat<int>().data(), sh.a.batch, sh.a.n, sh.k, scratch);
@@ -50,12 +48,8 @@ class ExpmMultiplyGradGpuOp : public OpKernel {
     const Tensor &a = ctx->input(0), &b = ctx->input(1), &t = ctx->input(2), &g = ctx->input(3);
     const Tensor& choice = ctx->input(4);
     ExpmMultiplyShape sh;
-    OP_REQUIRES_OK(ctx, CheckExpmMultiplyInputs(a, b, t, &g, "expm_multiply_grad", &sh));
-    OP_REQUIRES_OK(ctx, CheckExpmMultiplyChoice(choice, sh));
     Tensor *grad_a, *grad_b, *grad_t;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, a.shape(), &grad_a));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, b.shape(), &grad_b));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, t.shape(), &grad_t));
+    OP_REQUIRES_OK(ctx, PrepareExpmMultiplyGrad(ctx, &sh, &grad_a, &grad_b, &grad_t));
     RunLauncher(ctx, [&](cudaStream_t stream, int device, gpu::ScratchFn scratch) {
       return gpu::expm_multiply_grad<T>(stream, device, a.flat<T>().data(), b.flat<T>().data(), t.flat<T>().data(),
                                         g.flat<T>().data(), choice.flat<int>().data(), grad_a->flat<T>().data(),
