@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <complex>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -239,10 +240,16 @@ class GpuBlasBackend {
 
   void read_states() {
     if (status_.ok()) {
-      ok(cuda_check(cudaMemcpyAsync(host_states_.data(), states_dev_, count_ * sizeof(BlasState<R>),
-                                    cudaMemcpyDeviceToHost, stream_),
-                    "cudaMemcpyAsync(expm state)"));
+      // Through pinned memory: a pageable destination is staged by the driver, slower per read.
+      const std::size_t bytes = count_ * sizeof(BlasState<R>);
+      void* pinned = pinned_host_buffer(bytes);
+      if (pinned == nullptr) ok(error(Code::kResourceExhausted, "expm: could not allocate pinned host memory"));
+      if (status_.ok()) {
+        ok(cuda_check(cudaMemcpyAsync(pinned, states_dev_, bytes, cudaMemcpyDeviceToHost, stream_),
+                      "cudaMemcpyAsync(expm state)"));
+      }
       if (status_.ok()) ok(cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(expm state)"));
+      if (status_.ok()) std::memcpy(host_states_.data(), pinned, bytes);
     }
     if (!status_.ok()) {
       for (auto& s : host_states_) s = BlasState<R>{};  // status kExcluded: the driver stops

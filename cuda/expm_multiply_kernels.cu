@@ -201,22 +201,6 @@ class ReusedScratch {
   std::size_t next_ = 0;
 };
 
-// Pinned host memory for the reads of one thread (reused by every launch on it).
-template <class V>
-V* pinned_slots(int count) {
-  thread_local void* p = nullptr;
-  thread_local int size = 0;
-  const int bytes = count * static_cast<int>(sizeof(V));
-  if (bytes > size) {
-    if (p != nullptr) cudaFreeHost(p);
-    p = nullptr;
-    size = 0;
-    if (cudaHostAlloc(&p, bytes, cudaHostAllocDefault) != cudaSuccess) return nullptr;
-    size = bytes;
-  }
-  return static_cast<V*>(p);
-}
-
 // The Device of cc/core/expm_multiply_device.h on one stream. Errors are kept (the first wins) and
 // turn later calls into no-ops whose reads return 0: the chain then ends in a few steps (a zero
 // norm selects m = 1, s = 1; zero term norms terminate), and the launcher returns the error.
@@ -320,7 +304,7 @@ class CudaDevice {
   }
   template <class V>
   void read(V* out, const V* src, int count) {
-    V* pinned = pinned_slots<V>(count);
+    V* pinned = static_cast<V*>(pinned_host_buffer(count * sizeof(V)));
     if (pinned == nullptr) {
       ok(error(Code::kResourceExhausted, "expm_multiply: could not allocate pinned host memory"));
       return;

@@ -115,6 +115,22 @@ inline std::int64_t env_int(const char* name, std::int64_t fallback) {
   return (end != v && x >= 0) ? x : fallback;
 }
 
+// Pinned host memory of at least `bytes` for the calling thread's small device-to-host reads (a
+// pageable destination is staged and slower), kept and grown for the life of the thread; nullptr
+// if the runtime cannot allocate it. Valid until the thread's next call.
+inline void* pinned_host_buffer(std::size_t bytes) {
+  thread_local void* p = nullptr;
+  thread_local std::size_t size = 0;
+  if (bytes > size) {
+    if (p != nullptr) cudaFreeHost(p);
+    p = nullptr;
+    size = 0;
+    if (cudaHostAlloc(&p, bytes, cudaHostAllocDefault) != cudaSuccess) return nullptr;
+    size = bytes;
+  }
+  return p;
+}
+
 // An attribute of GPU `device` (-1: the current device), or `fallback` if the runtime cannot say.
 inline int device_attribute(cudaDeviceAttr attr, int device, int fallback) {
   int value = 0;
