@@ -126,8 +126,8 @@ class GpuBlasBackend {
     int count;
   };
 
-  GpuBlasBackend(cudaStream_t stream, SolverHandles* h, const ScratchFn& scratch, int max_count)
-      : stream_(stream), h_(h), api_(solver_api()), scratch_(scratch), max_count_(max_count) {
+  GpuBlasBackend(cudaStream_t stream, SolverHandles* h, const ScratchFn& scratch, int max_count, int sms)
+      : stream_(stream), h_(h), api_(solver_api()), scratch_(scratch), max_count_(max_count), sms_(sms) {
     ok(alloc(scratch_, 3 * static_cast<std::int64_t>(max_count), &ptrs_, "expm pointer arrays"));
     ok(alloc(scratch_, max_count, &states_dev_, "expm per-matrix state"));
     host_states_.resize(max_count);
@@ -198,7 +198,13 @@ class GpuBlasBackend {
 
   void gemv(const List& l, int x, bool adjoint, int in, int out) {
     if (!status_.ok() || l.count == 0) return;
-    const unsigned split = static_cast<unsigned>(std::min(64, (g_.n + 255) / 256));
+    // Blocks per matrix: without adjoint a thread per row (at most n / 256 blocks); with it a warp
+    // per column (8 per block), as many blocks as make ~2 per SM over the listed matrices, so that
+    // a lone large matrix is not left to a few SMs. Each output is one thread's or one warp's sum in
+    // a fixed order either way: the split changes no bits.
+    const int by_rows = std::min(64, (g_.n + 255) / 256);
+    const int by_columns = std::min((g_.n + 7) / 8, std::max(by_rows, (2 * sms_ + l.count - 1) / l.count));
+    const unsigned split = static_cast<unsigned>(adjoint ? std::min(by_columns, 1024) : by_rows);
     gemv_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(g_, l.dev, x, adjoint, in, out);
     ok(launch_check("expm gemv_kernel"));
   }
@@ -338,6 +344,7 @@ class GpuBlasBackend {
   const SolverApi& api_;
   const ScratchFn& scratch_;
   const int max_count_;
+  const int sms_;  // the device's multiprocessors
   Status status_;
   StepArgs<D> g_{};
   int count_ = 0;
@@ -372,7 +379,7 @@ Status expm_blas(cudaStream_t stream, int device, const T* a, const T* e, T* r, 
   unsigned char* ws = nullptr;
   DETEXP_RETURN_IF_ERROR(alloc(scratch, chunk * ws_bytes, &ws, "the expm workspaces"));
   std::lock_guard<std::mutex> guard(h->lock);
-  GpuBlasBackend<T> be(stream, h, scratch, chunk);
+  GpuBlasBackend<T> be(stream, h, scratch, chunk, device_attribute(cudaDevAttrMultiProcessorCount, device, 1));
   DETEXP_RETURN_IF_ERROR(be.status());  // the handles are bound to this stream (solver_loader.h)
   for (std::int64_t begin = 0; begin < batch; begin += chunk) {
     const int count = static_cast<int>(std::min<std::int64_t>(chunk, batch - begin));
