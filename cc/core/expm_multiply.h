@@ -22,7 +22,6 @@
 #include "entry_points.h"
 #include "expm.h"
 #include "expm_multiply_chain.h"
-#include "norm1_power_estimate.h"
 #include "scalar.h"
 
 namespace detexp {
@@ -236,14 +235,6 @@ class CpuOps {
   std::vector<T> terms_, scaled_w_;
   std::vector<std::vector<T>> checkpoints_;
 };
-
-// The lockstep block estimates of ||Ã^p||_1, p = 2..p_max + 1 (norm1_power_estimate.h).
-template <class T>
-void estimate_power_norms(CpuOps<T>& ops, real_t<T>* norms) {
-  norm1_power_estimate::estimate_power_norms<T>(
-      ops.n(), 2, kMaxPower + 1, kEstimateColumns,
-      [&ops](bool adjoint, const T* in, T* out, int cols) { ops.estimate_apply(adjoint, in, out, cols); }, norms);
-}
 
 }  // namespace expm_multiply
 

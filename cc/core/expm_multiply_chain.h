@@ -56,6 +56,7 @@
 
 #include "expm_multiply_select.h"
 #include "expm_triangular.h"  // exp_of
+#include "norm1_power_estimate.h"
 #include "scalar.h"
 
 #if defined(__CUDACC__)
@@ -120,6 +121,16 @@ DETEXP_HD T term_coefficient(const T& t, int s, int j) {
   return t * T(real_t<T>(1.0 / (static_cast<double>(s) * j)));
 }
 
+// The lockstep block estimates of ||Ã^p||_1, p = 2..p_max + 1 (norm1_power_estimate.h) over a
+// host backend's products (Ops::kEstimates: estimate_apply on column-major host blocks).
+template <class Ops>
+void estimate_power_norms(Ops& ops, real_t<typename Ops::Scalar>* norms) {
+  using T = typename Ops::Scalar;
+  norm1_power_estimate::estimate_power_norms<T>(
+      ops.n(), 2, kMaxPower + 1, kEstimateColumns,
+      [&ops](bool adjoint, const T* in, T* out, int cols) { ops.estimate_apply(adjoint, in, out, cols); }, norms);
+}
+
 // The choice code for this matrix (Code Fragment 3.1, the dense rule), from ||Ã||_1 and, where
 // (3.13) does not hold, the norms of the powers of Ã.
 DETEXP_EM_HOST_INSTANCES_OK
@@ -141,7 +152,7 @@ DETEXP_HD_CALL int select(Ops& ops, typename Ops::Scalar t, real_t<typename Ops:
   R norms[kMaxPower + 2] = {};
   if constexpr (Ops::kEstimates) {
     if (n > kExactNormMaxN) {
-      estimate_power_norms(ops, norms);  // the backend's (found by ADL), host only
+      estimate_power_norms(ops, norms);  // host backends only
       return plan_from_power_norms<R>(norms, abs_t, n, k, ratio);
     }
   }

@@ -31,7 +31,6 @@
 #include <vector>
 
 #include "expm_multiply_chain.h"
-#include "norm1_power_estimate.h"
 #include "scalar.h"
 
 namespace detexp {
@@ -53,9 +52,7 @@ struct NonFinite {
   static constexpr int kWidth = 1;
   const T* a;
   DETEXP_HD void operator()(index_t idx, real_t<T>* out) const {
-    using R = real_t<T>;
-    const R re = real_part(a[idx]), im = imag_part(a[idx]);
-    out[0] = (re - re == R(0)) && (im - im == R(0)) ? R(0) : R(1);
+    out[0] = finite_scalar(a[idx]) ? real_t<T>(0) : real_t<T>(1);
   }
 };
 
@@ -74,28 +71,18 @@ struct ShiftDiagonal {
   DETEXP_HD void operator()(index_t i) const { x[i * n + i] -= mu; }
 };
 
-// The modulus sum of column j of a column-major n×n matrix (its 1-norm is the max).
+// Σ_{l < len} |x[o outer + l inner]| for o: a column's modulus sum of a column-major n×n matrix
+// (outer n, inner 1: its 1-norm is the max) or a row's of a column-major n×k block (outer 1,
+// inner n, len k: its ∞-norm is the max).
 template <class T>
-struct ColumnSum {
+struct StridedSum {
   static constexpr int kWidth = 1;
   const T* x;
-  int n;
-  DETEXP_HD void operator()(index_t j, real_t<T>* out) const {
+  index_t outer, inner;
+  int len;
+  DETEXP_HD void operator()(index_t o, real_t<T>* out) const {
     real_t<T> s = 0;
-    for (int i = 0; i < n; ++i) s += modulus(x[j * n + i]);
-    out[0] = s;
-  }
-};
-
-// The modulus sum of row i of a column-major n×k block (its ∞-norm is the max).
-template <class T>
-struct RowSum {
-  static constexpr int kWidth = 1;
-  const T* x;
-  int n, k;
-  DETEXP_HD void operator()(index_t i, real_t<T>* out) const {
-    real_t<T> s = 0;
-    for (int c = 0; c < k; ++c) s += modulus(x[i + static_cast<index_t>(c) * n]);
+    for (int l = 0; l < len; ++l) s += modulus(x[o * outer + l * inner]);
     out[0] = s;
   }
 };
@@ -234,7 +221,6 @@ class DeviceOps {
 
   int n() const { return n_; }
   int k() const { return k_; }
-  Device& device() { return dev_; }
 
   Shift<T> prepare() {
     using namespace device_steps;
@@ -247,7 +233,7 @@ class DeviceOps {
     const T trace = dev_.sum(n_, Diagonal<T>{at, n_});
     sh.mu = trace / T(Real(n_));
     dev_.for_each(n_, ShiftDiagonal<T>{at, n_, sh.mu});
-    dev_.max(n_, ColumnSum<T>{at, n_}, &sh.norm1);
+    dev_.max(n_, StridedSum<T>{at, n_, 1, n_}, &sh.norm1);
     return sh;
   }
 
@@ -268,7 +254,7 @@ class DeviceOps {
   }
   Real inf_norm(int src) {
     Real r = 0;
-    dev_.max(n_, device_steps::RowSum<T>{block(src), n_, k_}, &r);
+    dev_.max(n_, device_steps::StridedSum<T>{block(src), 1, n_, k_}, &r);
     return r;
   }
   void scale(int dst, T c) { dev_.for_each(nk(), device_steps::Scale<T>{block(dst), block(dst), c}); }
@@ -285,7 +271,7 @@ class DeviceOps {
     for (int q = 2; q <= kMaxPower + 1; ++q) {
       T* next = p[q % 2];
       dev_.gemm('N', 'N', n_, n_, n_, T(1), prev, n_, at(), n_, T(0), next, n_);
-      dev_.max(n_, device_steps::ColumnSum<T>{next, n_}, &norms[q]);
+      dev_.max(n_, device_steps::StridedSum<T>{next, n_, 1, n_}, &norms[q]);
       prev = next;
     }
   }
@@ -376,14 +362,6 @@ class DeviceOps {
   T* ws_;
   DeviceLayout l_;
 };
-
-// The block estimates over the device's products (found by the chain's select through ADL).
-template <class T, class Device, class Plan>
-void estimate_power_norms(DeviceOps<T, Device, Plan>& ops, real_t<T>* norms) {
-  norm1_power_estimate::estimate_power_norms<T>(
-      ops.n(), 2, kMaxPower + 1, kEstimateColumns,
-      [&ops](bool adjoint, const T* in, T* out, int cols) { ops.estimate_apply(adjoint, in, out, cols); }, norms);
-}
 
 // The batch, one matrix after another: a [batch, n, n], b and f [batch, n, k] (device, row-major),
 // t [batch] (host), choice [batch] (host, out). ws: device_layout(n, k, false, ratio).total scalars.

@@ -77,16 +77,17 @@ DETEXP_HD int checkpoint_buffers(int s) {
 
 // The most checkpoint buffers a backward can need on an n×n matrix with k columns: the dense rule
 // bounds m s k by dense_ratio kDenseProducts n (m >= 1), and kMaxSteps bounds s (the workspace of
-// the GPU backends, sized before the selection runs).
+// the GPU backends, sized before the selection runs; the teams size it per matrix on the device).
+// checkpoint_buffers(s) is s up to kStoreAllSteps and non-decreasing beyond (within one interval
+// c = ceil(sqrt(s)) the count grows with s; where c steps up it goes from 2c - 1 to 2c), so the
+// maximum over s <= s_max is taken at s_max or at kStoreAllSteps.
 DETEXP_HD int checkpoint_capacity(int n, int k, double dense_ratio) {
   const double bound = dense_ratio * kDenseProducts * n / (k > 0 ? k : 1);
   const int s_max = bound < kMaxSteps ? static_cast<int>(bound) : kMaxSteps;
-  int cap = 1;
-  for (int s = 1; s <= s_max; ++s) {
-    const int c = checkpoint_buffers(s);
-    cap = c > cap ? c : cap;
-  }
-  return cap;
+  const int stored = s_max < kStoreAllSteps ? s_max : kStoreAllSteps;
+  const int beyond = s_max > kStoreAllSteps ? checkpoint_buffers(s_max) : 0;
+  const int cap = stored > beyond ? stored : beyond;
+  return cap > 1 ? cap : 1;
 }
 
 // min over m of m ceil(a / θ_m) (ties: the smallest m), for a = ||tÃ||_1 (the first branch of

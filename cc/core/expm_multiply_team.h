@@ -84,7 +84,7 @@ class TeamOps {
   static constexpr double kDenseCostRatio = Plan::template kDenseRatio<T>;
 
   DETEXP_HD TeamOps(const Team& team, int n, int k, const T* a, const T* b, const T* g, bool backward, void* ws)
-      : team_(team), n_(n), k_(k), a_(a), b_(b), g_(g), backward_(backward), ws_(static_cast<unsigned char*>(ws)),
+      : team_(team), n_(n), k_(k), a_(a), b_(b), g_(g), ws_(static_cast<unsigned char*>(ws)),
         layout_(team_layout<T>(n, k, team.size(), backward, kDenseCostRatio)) {}
 
   // Outputs (row-major; set by the caller).
@@ -160,17 +160,8 @@ class TeamOps {
   // The largest row sum of moduli of an n×k block.
   DETEXP_HD_CALL Real inf_norm(int src) { return largest_sum(block(src), k_, 1, k_); }
 
-  DETEXP_HD_CALL void scale(int dst, T c) {
-    T* x = block(dst);
-    for (index_t idx = team_.rank(); idx < nk(); idx += team_.size()) x[idx] *= c;
-    team_.sync();
-  }
-  DETEXP_HD_CALL void scale_from(int dst, T c, int src) {
-    T* y = block(dst);
-    const T* x = block(src);
-    for (index_t idx = team_.rank(); idx < nk(); idx += team_.size()) y[idx] = c * x[idx];
-    team_.sync();
-  }
+  DETEXP_HD_CALL void scale(int dst, T c) { scaled(block(dst), c, block(dst), nk()); }
+  DETEXP_HD_CALL void scale_from(int dst, T c, int src) { scaled(block(dst), c, block(src), nk()); }
   DETEXP_HD_CALL void combine(int dst, T c1, int x1, T c2, int x2) {
     T* y = block(dst);
     const T *u = block(x1), *v = block(x2);
@@ -251,7 +242,7 @@ class TeamOps {
   DETEXP_HD_CALL void dense_backward(T t) {
     T* x = part(layout_.dense_x);
     T* gb = part(layout_.dense_gb);
-    scaled_copy(x, t, a_);
+    scaled(x, t, a_, nn());
     for (index_t idx = team_.rank(); idx < nn(); idx += team_.size()) {
       const index_t i = idx / n_, l = idx % n_;
       T acc = T(0);
@@ -261,12 +252,11 @@ class TeamOps {
     team_.sync();
     dense_expm_team(team_, n_, x, gb, true, static_cast<T*>(nullptr), grad_a, ws(layout_.dense_ws));
     const T gt = sum_conj_products(a_, grad_a, nn());
-    const T ct = conj_of(t);
-    for (index_t idx = team_.rank(); idx < nn(); idx += team_.size()) grad_a[idx] = ct * grad_a[idx];
     if (team_.rank() == 0) *grad_t = gt;
-    team_.sync();
+    scaled(grad_a, conj_of(t), grad_a, nn());
+    // exp(X) of the same X (expm_team leaves its input as it is).
     T* e = part(layout_.dense_e);
-    dense_exp(t, e);
+    dense_expm_team(team_, n_, x, static_cast<const T*>(nullptr), false, e, static_cast<T*>(nullptr), ws(layout_.dense_ws));
     product(grad_b, e, true, g_);
   }
 
@@ -314,15 +304,16 @@ class TeamOps {
     return total;
   }
 
-  DETEXP_HD_CALL void scaled_copy(T* dst, T t, const T* src) {
-    for (index_t idx = team_.rank(); idx < nn(); idx += team_.size()) dst[idx] = t * src[idx];
+  // dst := c src entrywise over `count` entries (dst may be src).
+  DETEXP_HD_CALL void scaled(T* dst, T c, const T* src, index_t count) {
+    for (index_t idx = team_.rank(); idx < count; idx += team_.size()) dst[idx] = c * src[idx];
     team_.sync();
   }
 
   // e := exp(tA) (row-major) by expm_team.
   DETEXP_HD_CALL void dense_exp(T t, T* e) {
     T* x = part(layout_.dense_x);
-    scaled_copy(x, t, a_);
+    scaled(x, t, a_, nn());
     dense_expm_team(team_, n_, x, static_cast<const T*>(nullptr), false, e, static_cast<T*>(nullptr), ws(layout_.dense_ws));
   }
 
@@ -343,7 +334,6 @@ class TeamOps {
   Team team_;
   int n_, k_;
   const T *a_, *b_, *g_;
-  bool backward_;
   unsigned char* ws_;
   TeamLayout layout_;
 };
