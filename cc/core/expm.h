@@ -14,6 +14,8 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "avx512.h"
@@ -115,7 +117,7 @@ class CpuExpm {
 
   // Terms in order, the identity last, in blocks that stay in L1 (one pass per term over the
   // whole matrix was a fifth of a float32 T_18 forward at n = 32, perf).
-  void combine(int dst, int terms, const int* slot, const double* coef, double identity) {
+  [[gnu::always_inline]] void combine(int dst, int terms, const int* slot, const double* coef, double identity) {
     Mat& o = slot_[dst];
     o.resize(size(), size());
     if constexpr (N != Eigen::Dynamic) {
@@ -198,6 +200,45 @@ class CpuExpm {
   PadeSolver<Mat> solver_;
 };
 
+// expm_run_chain with the scheme of degree M as a compile-time constant: its products unrolled,
+// so that the table's slots, coefficients and branches fold away. The same calls in the same
+// order as expm_run_chain: the same bits.
+template <int M, class Be, std::size_t... K>
+void expm_run_chain_unrolled(Be& be, const ExpmChoice& c, bool frechet, bool want_r, std::index_sequence<K...>) {
+  constexpr const ExpmScheme& sc = ExpmStaticScheme<M>::value;
+  const unsigned formed = expm_formed_powers(c, sc);
+  expm_scale(be, sc, formed, frechet);
+  (expm_evaluate_product(be, sc.product[K], static_cast<int>(K), formed, frechet), ...);
+  expm_evaluate_result(be, sc, frechet);
+  expm_square(be, frechet, want_r);
+}
+
+// expm_run_chain for the CPU backend: unrolled per degree at the sizes whose products unroll
+// (cpu_plan.h's kExpmFixedMax), from the table otherwise.
+template <class Be>
+void cpu_expm_chain(Be& be, const ExpmChoice& c, bool frechet, bool want_r) {
+  if constexpr (Be::N != Eigen::Dynamic && Be::N <= cpu_plan::kExpmFixedMax) {
+    using R = typename Be::R;
+    const auto unrolled = [&](auto degree) {
+      constexpr int m = decltype(degree)::value;
+      expm_run_chain_unrolled<m>(be, c, frechet, want_r,
+                                 std::make_index_sequence<ExpmStaticScheme<m>::value.products>());
+    };
+    // The degrees expm_policy gives n <= 8: the precision's Padé table (T_18 from n = 9 only).
+    static_assert(cpu_plan::kExpmFixedMax < kExpmTaylorMinN);
+    switch (c.m) {
+      case 3: return unrolled(std::integral_constant<int, 3>());
+      case 5: return unrolled(std::integral_constant<int, 5>());
+      case 7: return unrolled(std::integral_constant<int, 7>());
+    }
+    if constexpr (ExpmTable<R>::kCount == 5) {
+      if (c.m == 9) return unrolled(std::integral_constant<int, 9>());
+      if (c.m == 13) return unrolled(std::integral_constant<int, 13>());
+    }
+  }
+  expm_run_chain(be, c, frechet, want_r);
+}
+
 template <class T>
 void fill_nan(T* out, index_t count) {
   using R = real_t<T>;
@@ -225,7 +266,7 @@ void expm_sized(const T* a, int n, T* out, int* choice) {
   const ExpmChoice c = expm_select<T>(expm_policy<T>(n), be);
   if (choice != nullptr) *choice = expm_choice_code(c.m, c.s);
   be.set_squarings(c.s);
-  expm_run_chain(be, c, false, true);
+  cpu_expm_chain(be, c, false, true);
   Eigen::Map<Mat>(out, n, n) = be.slot(expm_r_slot(c.s));
 }
 
@@ -259,7 +300,7 @@ void expm_frechet_sized(const T* a, const T* e, int n, bool adjoint, int choice,
     be.slot(kExpmSlotDX) = Eigen::Map<const Mat>(e, n, n);
   }
   be.set_squarings(c.s);
-  expm_run_chain(be, c, true, r_out != nullptr);
+  cpu_expm_chain(be, c, true, r_out != nullptr);
   if (r_out != nullptr) Eigen::Map<Mat>(r_out, n, n) = be.slot(expm_r_slot(c.s));
   if (adjoint) {
     Eigen::Map<Mat>(l_out, n, n) = be.slot(expm_l_slot(c.s)).adjoint();

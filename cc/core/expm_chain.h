@@ -37,19 +37,23 @@
 
 namespace detexp {
 
+#if defined(__CUDACC__)
+#define DETEXP_CHAIN_INLINE
+#else
+#define DETEXP_CHAIN_INLINE [[gnu::always_inline]]
+#endif
+
 // Where r and its derivative are after j squarings (ping-pong with the combination scratch).
 DETEXP_HD constexpr int expm_r_slot(int j) { return j % 2 == 0 ? kExpmSlotL : kExpmSlotR; }
 DETEXP_HD constexpr int expm_l_slot(int j) { return j % 2 == 0 ? kExpmSlotDR : kExpmSlotDL; }
 
 // The powers of c's scheme that the selection formed and that stay valid after the scaling: where
 // their norms overflowed they are formed again from 2^-s A by the evaluation.
-DETEXP_HD unsigned expm_formed_powers(const ExpmChoice& c) {
+DETEXP_HD unsigned expm_formed_powers(const ExpmChoice& c, const ExpmScheme& sc) {
   if (c.s > 0 && !c.powers_finite) return 0;
-  const ExpmScheme& sc = expm_scheme(c.m);
-  unsigned used = 0;
-  for (int k = 0; k < sc.products; ++k) used |= sc.product[k].power != 0 ? 1u << sc.product[k].power : 0u;
-  return c.formed & used;
+  return c.formed & sc.powers;
 }
+DETEXP_HD unsigned expm_formed_powers(const ExpmChoice& c) { return expm_formed_powers(c, expm_scheme(c.m)); }
 
 // X := 2^-s A with the formed powers scaled alike (X^p by 2^-ps), and the direction dX := 2^-s E.
 DETEXP_HOST_INSTANCES_OK
@@ -57,9 +61,9 @@ template <class Be>
 DETEXP_HD_CALL void expm_scale(Be& be, const ExpmScheme& sc, unsigned formed, bool frechet) {
   be.scale_squarings(kExpmSlotX, 1);
   if (frechet) be.scale_squarings(kExpmSlotDX, 1);
-  for (int k = 0; k < sc.products; ++k) {
-    const int p = sc.product[k].power;
-    if (p != 0 && (formed >> p & 1u)) be.scale_squarings(expm_power_slot(!sc.pade, p), p);
+  const unsigned scaled = formed & sc.powers;
+  for (int p = 2; p <= 10; ++p) {
+    if (scaled >> p & 1u) be.scale_squarings(expm_power_slot(!sc.pade, p), p);
   }
 }
 
@@ -67,7 +71,7 @@ DETEXP_HD_CALL void expm_scale(Be& be, const ExpmScheme& sc, unsigned formed, bo
 // itself for a unit vector (unless materialize), else formed in `scratch`; -1 for zero.
 DETEXP_HOST_INSTANCES_OK
 template <class Be>
-DETEXP_HD_CALL int expm_combine(Be& be, const ExpmCombination& c, bool derivative, int scratch,
+DETEXP_CHAIN_INLINE DETEXP_HD_CALL int expm_combine(Be& be, const ExpmCombination& c, bool derivative, int scratch,
                                 bool materialize = false) {
   const int* slot = derivative ? c.derivative_slot : c.slot;
   const double identity = derivative ? 0.0 : c.c[0];
@@ -77,24 +81,30 @@ DETEXP_HD_CALL int expm_combine(Be& be, const ExpmCombination& c, bool derivativ
   return scratch;
 }
 
-// The scheme's products, then r := its result in expm_r_slot(0) and, with frechet, l := the
-// derivative in the direction dX in expm_l_slot(0). formed: the powers already in their slots.
+// Product k of a scheme (basis entry 2 + k) and, with frechet, its derivative. formed: the powers
+// already in their slots. Always inlined on the host: where the product is a compile-time constant
+// (expm.h's fixed sizes) its slots, coefficients and branches fold away.
 DETEXP_HOST_INSTANCES_OK
 template <class Be>
-DETEXP_HD_CALL void expm_evaluate(Be& be, const ExpmScheme& sc, unsigned formed, bool frechet) {
-  for (int k = 0; k < sc.products; ++k) {
-    const ExpmProduct& p = sc.product[k];
-    const int dst = expm_basis_slot(2 + k);
-    const int l = expm_combine(be, p.left, false, kExpmSlotL);
-    const int r = expm_combine(be, p.right, false, kExpmSlotR);
-    if (p.power == 0 || !(formed >> p.power & 1u)) be.product(dst, l, r, false);
-    if (!frechet) continue;
-    const int dl = expm_combine(be, p.left, true, kExpmSlotDL);
-    const int dr = expm_combine(be, p.right, true, kExpmSlotDR);
-    const int ddst = expm_derivative_slot(dst);
-    if (dl >= 0) be.product(ddst, dl, r, false);  // d(L R) = dL R + L dR
-    if (dr >= 0) be.product(ddst, l, dr, dl >= 0);
-  }
+DETEXP_CHAIN_INLINE DETEXP_HD_CALL void expm_evaluate_product(Be& be, const ExpmProduct& p, int k, unsigned formed,
+                                                              bool frechet) {
+  const int dst = expm_basis_slot(2 + k);
+  const int l = expm_combine(be, p.left, false, kExpmSlotL);
+  const int r = expm_combine(be, p.right, false, kExpmSlotR);
+  if (p.power == 0 || !(formed >> p.power & 1u)) be.product(dst, l, r, false);
+  if (!frechet) return;
+  const int dl = expm_combine(be, p.left, true, kExpmSlotDL);
+  const int dr = expm_combine(be, p.right, true, kExpmSlotDR);
+  const int ddst = expm_derivative_slot(dst);
+  if (dl >= 0) be.product(ddst, dl, r, false);  // d(L R) = dL R + L dR
+  if (dr >= 0) be.product(ddst, l, dr, dl >= 0);
+}
+
+// After the products: r := the scheme's result in expm_r_slot(0) and, with frechet, l := the
+// derivative in the direction dX in expm_l_slot(0).
+DETEXP_HOST_INSTANCES_OK
+template <class Be>
+DETEXP_CHAIN_INLINE DETEXP_HD_CALL void expm_evaluate_result(Be& be, const ExpmScheme& sc, bool frechet) {
   if (!sc.pade) {
     expm_combine(be, sc.u, false, expm_r_slot(0), true);
     if (frechet) expm_combine(be, sc.u, true, expm_l_slot(0), true);
@@ -119,6 +129,14 @@ DETEXP_HD_CALL void expm_evaluate(Be& be, const ExpmScheme& sc, unsigned formed,
   be.combine(du, 2, pair, plus, 0.0);
   be.product(du, kExpmSlotDL, r, true);
   be.lu_solve(kExpmSlotV, du, expm_l_slot(0));
+}
+
+// The scheme's products, then its result (r, and l with frechet).
+DETEXP_HOST_INSTANCES_OK
+template <class Be>
+DETEXP_HD_CALL void expm_evaluate(Be& be, const ExpmScheme& sc, unsigned formed, bool frechet) {
+  for (int k = 0; k < sc.products; ++k) expm_evaluate_product(be, sc.product[k], k, formed, frechet);
+  expm_evaluate_result(be, sc, frechet);
 }
 
 // r := r^(2^s) and, with frechet, l := its derivative (L_{j+1} = R_j L_j + L_j R_j); with want_r
@@ -146,7 +164,7 @@ DETEXP_HOST_INSTANCES_OK
 template <class Be>
 DETEXP_HD_CALL void expm_run_chain(Be& be, const ExpmChoice& c, bool frechet, bool want_r) {
   const ExpmScheme& sc = expm_scheme(c.m);
-  const unsigned formed = expm_formed_powers(c);
+  const unsigned formed = expm_formed_powers(c, sc);
   expm_scale(be, sc, formed, frechet);
   expm_evaluate(be, sc, formed, frechet);
   expm_square(be, frechet, want_r);

@@ -43,6 +43,7 @@ struct ExpmScheme {
   ExpmProduct product[kExpmBasisMax - 2];
   ExpmCombination u, v;  // Taylor: the result u; Padé: U and V
   ExpmCombination v_minus_u;  // Padé: the denominator V - U
+  unsigned powers = 0;  // bit p set where a product is X^p
 };
 
 // X^p = X^a X^b, the product by which every backend forms the power p (the selection's exact
@@ -198,6 +199,7 @@ constexpr ExpmScheme compile(ExpmScheme sc) {
   for (int k = 0; k < sc.products; ++k) {
     compile(sc.product[k].left);
     compile(sc.product[k].right);
+    if (sc.product[k].power != 0) sc.powers |= 1u << sc.product[k].power;
   }
   if (sc.pade) {  // U is a product of the scheme: one unit basis entry
     sc.v_minus_u = sc.v;
@@ -209,11 +211,13 @@ constexpr ExpmScheme compile(ExpmScheme sc) {
   return sc;
 }
 
+constexpr ExpmScheme compiled(int m) { return compile(m == 18 ? taylor18() : pade(m)); }
+
 constexpr SchemeTable make_table() {
   SchemeTable t;
   const int m[5] = {3, 5, 7, 9, 13};
-  for (int k = 0; k < 5; ++k) t.pade[k] = compile(pade(m[k]));
-  t.taylor = compile(taylor18());
+  for (int k = 0; k < 5; ++k) t.pade[k] = compiled(m[k]);
+  t.taylor = compiled(18);
   return t;
 }
 
@@ -241,6 +245,12 @@ DETEXP_HD const ExpmScheme& expm_scheme(int m) {
   }
 }
 
+// The scheme of degree M as a compile-time constant, for drivers that evaluate it unrolled
+// (expm.h's fixed sizes).
+template <int M>
+struct ExpmStaticScheme {
+  static constexpr ExpmScheme value = scheme_detail::compiled(M);
+};
 
 // Where the selection keeps X^p: in the basis slot the family's schemes evaluate it from (Padé
 // X^(2k) at basis k + 1, Taylor X^2, X^3 at basis 2, 3), else (norms only: Padé X^10, Taylor
