@@ -10,8 +10,8 @@
 // n = 32), a block of 256 threads beyond; from DETEXP_GPU_EXPM_BLAS_MIN_N (default 64) cuBLAS
 // products instead (expm_blas.cu). The team's workspace (10 n×n slots for expm, 20 for the
 // Fréchet derivative and the backward, + O(n)) lives in shared memory when it fits the device's
-// per-block opt-in limit, otherwise in global scratch from the caller, sized for the teams that run
-// at once (not the batch).
+// per-block opt-in limit and leaves enough warps resident (expm_teams.h's team_grid), otherwise in
+// global scratch from the caller, sized for the teams that run at once (not the batch).
 #include <cuda_runtime.h>
 
 #include <algorithm>

@@ -4,7 +4,8 @@
 // tables), with two of its backends:
 //   - teams (n <= team_max_n): cc/core/expm_multiply_team.h per matrix by a team of threads (4 or 16
 //     lanes, a warp, a block of 256 by n, as expm's teams), every decision on the device; the
-//     workspace in shared memory when it fits, else global scratch for the resident teams;
+//     workspace in shared memory when it fits and leaves enough warps resident (team_grid), else
+//     global scratch for the resident teams;
 //   - host-driven (larger n): cc/core/expm_multiply_device.h over CudaDevice below — cuBLAS GEMMs,
 //     one grid-stride kernel per block functor, deterministic two-stage reductions read back through
 //     pinned memory, and the dense route by the expm launchers on one matrix.

@@ -93,15 +93,29 @@ constexpr int kBlockTeamThreads = plan::kExpmBlockThreads;  // a multiple of 32:
 
 // The layout of a team kernel's launch (expm's and expm_multiply's): each team's workspace of
 // `ws` bytes in dynamic shared memory when it fits the per-block limit (teams per block: 128
-// threads' worth for warp teams, as many as the memory allows), else in global scratch for the
-// teams resident at once (a few per SM), within the memory budget; a grid-stride loop in the kernel
-// covers the rest of the batch. `kernel`'s shared memory limit is raised once where needed.
+// threads' worth for warp teams, as many as the memory allows) and leaves enough warps resident
+// (plan::kTeamMinResidentWarps: a 50 KB workspace, float32 n = 32, would leave 4 warps per SM),
+// else in global scratch for the teams resident at once (CUDA's occupancy, registers included),
+// within the memory budget; a grid-stride loop in the kernel covers the rest of the batch.
+// `kernel`'s shared memory limit is raised once where needed.
 struct TeamGrid {
   bool shared = false;
   int teams_per_block = 1;
   std::int64_t smem = 0, blocks = 0;
   unsigned char* gws = nullptr;
 };
+
+// Blocks of `threads` threads with `smem` bytes of dynamic shared memory resident per SM of the
+// current device (registers and static shared memory counted); 0 if the query fails.
+inline int resident_blocks(const void* kernel, int threads, std::int64_t smem) {
+  int blocks = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, threads, static_cast<std::size_t>(smem)) !=
+      cudaSuccess) {
+    (void)cudaGetLastError();  // clear it: the caller falls back to its own estimate
+    return 0;
+  }
+  return blocks;
+}
 
 inline Status team_grid(const void* kernel, int device, int width, std::int64_t ws, std::int64_t batch,
                         const ScratchFn& scratch, const char* what, TeamGrid* g) {
@@ -111,15 +125,35 @@ inline Status team_grid(const void* kernel, int device, int width, std::int64_t 
       common::device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, 48 * 1024) - 512;
   std::int64_t shared_limit = device_limit;
   if (tune.shared_max_bytes >= 0) shared_limit = std::min(shared_limit, tune.shared_max_bytes - 512);
-  g->teams_per_block = width == kBlockTeamThreads ? 1 : 128 / width;
+  const int global_teams_per_block = width == kBlockTeamThreads ? 1 : 128 / width;
+  g->teams_per_block = global_teams_per_block;
   g->shared = ws <= shared_limit;
-  if (g->shared) g->teams_per_block = static_cast<int>(std::min<std::int64_t>(g->teams_per_block, shared_limit / ws));
+  if (g->shared) {
+    g->teams_per_block = static_cast<int>(std::min<std::int64_t>(g->teams_per_block, shared_limit / ws));
+    const std::int64_t smem = g->teams_per_block * ws;
+    // Before the occupancy query: above 48 KB it counts only once the kernel may use it.
+    if (smem > 48 * 1024) {
+      DETEXP_RETURN_IF_ERROR(common::allow_dynamic_shared_once(kernel, device, static_cast<int>(device_limit)));
+    }
+    const int threads = width * g->teams_per_block;
+    const int shared_warps = resident_blocks(kernel, threads, smem) * threads / 32;
+    if (shared_warps < plan::kTeamMinResidentWarps) {
+      const int global_threads = width * global_teams_per_block;
+      const int global_warps = resident_blocks(kernel, global_threads, 0) * global_threads / 32;
+      if (global_warps >= 2 * std::max(shared_warps, 1)) {
+        g->shared = false;
+        g->teams_per_block = global_teams_per_block;
+      }
+    }
+  }
   g->smem = g->shared ? g->teams_per_block * ws : 0;
   g->blocks = (batch + g->teams_per_block - 1) / g->teams_per_block;
   if (!g->shared) {
     const int sms = common::device_attribute(cudaDevAttrMultiProcessorCount, device, 1);
-    const std::int64_t resident = static_cast<std::int64_t>(sms) * std::max(1, 2048 / (width * g->teams_per_block));
-    g->blocks = std::min(g->blocks, resident);
+    const int threads = width * g->teams_per_block;
+    int per_sm = resident_blocks(kernel, threads, 0);
+    if (per_sm <= 0) per_sm = std::max(1, 2048 / threads);
+    g->blocks = std::min(g->blocks, static_cast<std::int64_t>(sms) * per_sm);
     g->blocks = std::min(g->blocks, std::max<std::int64_t>(1, tune.global_budget_bytes / (ws * g->teams_per_block)));
     const std::int64_t bytes = g->blocks * g->teams_per_block * ws;
     g->gws = static_cast<unsigned char*>(scratch(static_cast<std::size_t>(bytes)));
@@ -129,9 +163,6 @@ inline Status team_grid(const void* kernel, int device, int width, std::int64_t 
     }
   }
   g->blocks = std::min<std::int64_t>(g->blocks, std::int64_t{1} << 20);  // grid-stride beyond 2^20 blocks
-  if (g->smem > 48 * 1024) {
-    return common::allow_dynamic_shared_once(kernel, device, static_cast<int>(device_limit));
-  }
   return Status();
 }
 

@@ -37,6 +37,10 @@ constexpr int kExpmBatchedMinNFloor = 3;
 // Global scratch for the workspaces of concurrent teams or of one batched chunk
 // (DETEXP_GPU_EXPM_GLOBAL_BUDGET_MB). [gpu-expm]
 constexpr std::int64_t kExpmGlobalBudgetMB = 1024;
+// A team kernel keeps its workspaces in shared memory unless that leaves fewer than this many warps
+// resident per SM (registers counted) and global workspaces would at least double them
+// (expm_teams.h's team_grid; expm's and expm_multiply's teams). [gpu-expm]
+constexpr int kTeamMinResidentWarps = 8;
 
 // ---- the action of the exponential (cc/core/expm_multiply_team.h, cuda/expm_multiply_kernels.cu) ----
 // Teams up to n = kExpmMultiplyTeamMaxN (the exact-norm limit of the shared selection); from
