@@ -61,6 +61,44 @@ __global__ void ell_product_kernel(StepArgs<T> g, const int* __restrict__ idx, i
   expm_blas::ell_product(g, idx[blockIdx.x], j, first, static_cast<int>(gridDim.y * blockDim.x));
 }
 
+// Column steps: blockIdx.x the matrix, blockIdx.y (grid-stride) a group of kColumnGroup columns.
+// The block stages tiles of kColumnRows rows of the group (each column's rows are contiguous: the
+// loads coalesce), mapping every entry through column_entry in parallel; one thread per column
+// then folds the tile's rows in order, so each column is one fold in row order (the team
+// routines' bits) whatever the grid.
+constexpr int kColumnGroup = 8, kColumnRows = 128, kColumnThreads = 128;
+
+template <class T>
+__global__ void __launch_bounds__(kColumnThreads)
+    column_step_kernel(Step step, StepArgs<T> g, const int* __restrict__ idx) {
+  using E = expm_blas::ColumnEntry<real_t<T>>;
+  __shared__ E tile[kColumnRows][kColumnGroup + 1];
+  const index_t i = idx[blockIdx.x];
+  const int n = g.n;
+  const int sources = expm_blas::column_sources(step, g);
+  for (int j0 = blockIdx.y * kColumnGroup; j0 < n; j0 += gridDim.y * kColumnGroup) {
+    const int own = j0 + static_cast<int>(threadIdx.x);
+    const bool owner = threadIdx.x < kColumnGroup && own < n;
+    E acc{real_t<T>(0), 0};
+    for (int k = 0; k < sources; ++k) {
+      const T* x = expm_blas::column_source(step, g, i, k);
+      for (int r0 = 0; r0 < n; r0 += kColumnRows) {
+        for (int e = threadIdx.x; e < kColumnRows * kColumnGroup; e += blockDim.x) {
+          const int r = e % kColumnRows, c = e / kColumnRows, row = r0 + r, j = j0 + c;
+          if (row < n && j < n) tile[r][c] = expm_blas::column_entry(step, k, x[row + static_cast<index_t>(j) * n], row, j);
+        }
+        __syncthreads();
+        if (owner) {
+          const int rows = min(kColumnRows, n - r0);
+          for (int r = 0; r < rows; ++r) expm_blas::column_fold(acc, tile[r][threadIdx.x]);
+        }
+        __syncthreads();
+      }
+    }
+    if (owner) expm_blas::column_store(step, g, i, own, acc);
+  }
+}
+
 // Identity pivots (1-based, as LAPACK's) for `count` matrices factored without pivoting.
 __global__ void identity_pivots_kernel(int* ipiv, int n, int count) {
   const std::int64_t k = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -166,9 +204,13 @@ class GpuBlasBackend {
     if (!status_.ok() || l.count == 0) return;
     if (expm_blas::step_is_entrywise(s)) {
       const std::int64_t nn = static_cast<std::int64_t>(g_.n) * g_.n;
-      const unsigned split = static_cast<unsigned>(std::min<std::int64_t>((nn + 4095) / 4096, 64));
+      const unsigned split = blocks_per_matrix(l.count, (nn + 4095) / 4096, 64);
       entrywise_step_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(s, prm, g_, l.dev);
       ok(launch_check("expm entrywise_step_kernel"));
+    } else if (expm_blas::step_is_columnwise(s)) {
+      const unsigned split = blocks_per_matrix(l.count, (g_.n + kColumnGroup - 1) / kColumnGroup, 1);
+      column_step_kernel<D><<<dim3(l.count, split), kColumnThreads, 0, stream_>>>(s, g_, l.dev);
+      ok(launch_check("expm column_step_kernel"));
     } else {
       reducing_step_kernel<D><<<l.count, kStepThreads, 0, stream_>>>(s, prm, g_, l.dev);
       ok(launch_check("expm reducing_step_kernel"));
@@ -266,6 +308,12 @@ class GpuBlasBackend {
  private:
   void ok(const Status& s) {
     if (status_.ok() && !s.ok()) status_ = s;
+  }
+  // Blocks per matrix for `count` listed matrices: ~2 per SM over the launch (at least `floor`,
+  // at most `useful`, the blocks that have work).
+  unsigned blocks_per_matrix(int count, std::int64_t useful, int floor) const {
+    const std::int64_t want = std::max<std::int64_t>(floor, (2 * static_cast<std::int64_t>(sms_) + count - 1) / count);
+    return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>({useful, want, 65535})));
   }
   bool use_batched(int count) const {
     return g_.n <= tuning().batched_max_n && count >= tuning().batched_min_batch;
