@@ -1,9 +1,11 @@
 // The large-n matrix exponential family on the GPU: cc/core/expm_blas_driver.h's order of work
 // with cuBLAS products (gemmBatched over pointer arrays), cuBLAS getrfBatched/getrsBatched or
 // cuSOLVER getrf/getrs for the Padé solve (without pivoting for triangular input), and small
-// kernels for the per-matrix steps (cc/core/expm_blas_steps.h: reducing steps by one block per
-// matrix, entrywise steps split over several blocks per matrix) and the matrix-vector products of
-// the norm estimates and ℓ.
+// kernels for the per-matrix steps (cc/core/expm_blas_steps.h: reducing steps over O(n) data by
+// one block per matrix; column and entrywise steps, which hold the O(n^2) work, split over ~2+
+// blocks per SM whatever the batch) and the matrix-vector products of the norm estimates and ℓ
+// (spread the same way; every output has one summation order set by n alone, so the split of the
+// grid, and hence the batch, changes no bits).
 //
 // The host reads the per-matrix state once per round of the selection (each a stream
 // synchronisation, ~10 per chunk), so this path serves only n >= gpu_plan's kExpmBatchedMinN,
@@ -54,11 +56,50 @@ __global__ void entrywise_step_kernel(Step step, StepParams prm, StepArgs<T> g, 
   expm_blas::entrywise_step(step, prm, g, idx[blockIdx.x], first, stride);
 }
 
-// ℓ's product j: blockIdx.x the matrix, blockIdx.y and the threads split its columns.
+// ℓ's product j: blockIdx.x the matrix, blockIdx.y and the threads split its columns (each output
+// one thread's sum down its column, expm_ell.h's ell_apply_columns: any split, the same bits).
 template <class T>
 __global__ void ell_product_kernel(StepArgs<T> g, const int* __restrict__ idx, int j) {
   const int first = static_cast<int>(blockIdx.y * blockDim.x + threadIdx.x);
   expm_blas::ell_product(g, idx[blockIdx.x], j, first, static_cast<int>(gridDim.y * blockDim.x));
+}
+
+// Column steps: blockIdx.x the matrix, blockIdx.y (grid-stride) a group of kColumnGroup columns.
+// The block stages tiles of kColumnRows rows of the group (each column's rows are contiguous: the
+// loads coalesce), mapping every entry through column_entry in parallel; one thread per column
+// then folds the tile's rows in order, so each column is one fold in row order (the team
+// routines' bits) whatever the grid.
+constexpr int kColumnGroup = 8, kColumnRows = 128, kColumnThreads = 128;
+
+template <class T>
+__global__ void __launch_bounds__(kColumnThreads)
+    column_step_kernel(Step step, StepArgs<T> g, const int* __restrict__ idx) {
+  using E = expm_blas::ColumnEntry<real_t<T>>;
+  __shared__ E tile[kColumnRows][kColumnGroup + 1];
+  const index_t i = idx[blockIdx.x];
+  const int n = g.n;
+  const int sources = expm_blas::column_sources(step, g);
+  for (int j0 = blockIdx.y * kColumnGroup; j0 < n; j0 += gridDim.y * kColumnGroup) {
+    const int own = j0 + static_cast<int>(threadIdx.x);
+    const bool owner = threadIdx.x < kColumnGroup && own < n;
+    E acc{real_t<T>(0), 0};
+    for (int k = 0; k < sources; ++k) {
+      const T* x = expm_blas::column_source(step, g, i, k);
+      for (int r0 = 0; r0 < n; r0 += kColumnRows) {
+        for (int e = threadIdx.x; e < kColumnRows * kColumnGroup; e += blockDim.x) {
+          const int r = e % kColumnRows, c = e / kColumnRows, row = r0 + r, j = j0 + c;
+          if (row < n && j < n) tile[r][c] = expm_blas::column_entry(step, k, x[row + static_cast<index_t>(j) * n], row, j);
+        }
+        __syncthreads();
+        if (owner) {
+          const int rows = min(kColumnRows, n - r0);
+          for (int r = 0; r < rows; ++r) expm_blas::column_fold(acc, tile[r][threadIdx.x]);
+        }
+        __syncthreads();
+      }
+    }
+    if (owner) expm_blas::column_store(step, g, i, own, acc);
+  }
 }
 
 // Identity pivots (1-based, as LAPACK's) for `count` matrices factored without pivoting.
@@ -79,25 +120,57 @@ __global__ void slot_pointers_kernel(StepArgs<T> g, const int* __restrict__ idx,
   pb[k] = w.w[b];
 }
 
-// out := X in (adjoint: X^H in) for the vectors of each listed matrix's tv (small_expm::mat_vec).
-// Column-major X: without adjoint, thread i sums row i (consecutive threads read consecutive
-// entries of each column); with adjoint, a warp sums column i (lanes read consecutive entries).
+// out := X in for the vectors of each listed matrix's tv (small_expm::mat_vec), column-major X.
+// The columns go in chunks of `width` (gemv_chunk_columns: set by n alone); blockIdx.z is the
+// chunk, and thread i sums row i over its chunk in k order (consecutive threads read consecutive
+// entries of each column). One chunk writes out; several write partial sums that
+// gemv_sum_kernel adds in chunk order. So each output has one summation order for a given n.
 template <class T>
-__global__ void gemv_kernel(StepArgs<T> g, const int* __restrict__ idx, int x_slot, bool adjoint, int in, int out) {
+__global__ void gemv_forward_kernel(StepArgs<T> g, const int* __restrict__ idx, int x_slot, int in, int out, int width,
+                                    T* __restrict__ partial) {
+  const int n = g.n;
+  const auto w = small_expm::workspace_layout<T>(n, g.frechet, g.ws + idx[blockIdx.x] * g.ws_bytes);
+  const T* x = w.w[x_slot];
+  const T* v = w.tv + in * n;
+  const int k0 = static_cast<int>(blockIdx.z) * width, k1 = min(n, k0 + width);
+  T* o = gridDim.z == 1 ? w.tv + out * n
+                        : partial + (static_cast<index_t>(blockIdx.x) * gridDim.z + blockIdx.z) * n;
+  for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < n; i += gridDim.y * blockDim.x) {
+    T acc = T(0);
+    for (int k = k0; k < k1; ++k) acc += x[i + static_cast<index_t>(k) * n] * v[k];
+    o[i] = acc;
+  }
+}
+
+template <class T>
+__global__ void gemv_sum_kernel(StepArgs<T> g, const int* __restrict__ idx, int out, int chunks,
+                                const T* __restrict__ partial) {
+  const int n = g.n;
+  const auto w = small_expm::workspace_layout<T>(n, g.frechet, g.ws + idx[blockIdx.x] * g.ws_bytes);
+  const T* p = partial + static_cast<index_t>(blockIdx.x) * chunks * n;
+  T* o = w.tv + out * n;
+  for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < n; i += gridDim.y * blockDim.x) {
+    T acc = p[i];
+    for (int c = 1; c < chunks; ++c) acc += p[static_cast<index_t>(c) * n + i];
+    o[i] = acc;
+  }
+}
+
+// Columns per chunk of the forward product: at least 64 (one chunk up to n = 64), at most 32
+// chunks (partial sums of at most 32 n scalars per matrix). n = 2048: 32 chunks of 64 columns
+// times 8 blocks of 256 rows, 256 blocks for a lone matrix.
+inline int gemv_chunk_columns(int n) { return std::max(64, (n + 31) / 32); }
+
+// out := X^H in: a warp sums column i (lanes read consecutive entries; lane-strided partial sums,
+// then a fixed butterfly).
+template <class T>
+__global__ void gemv_adjoint_kernel(StepArgs<T> g, const int* __restrict__ idx, int x_slot, int in, int out) {
   using R = real_t<T>;
   const int n = g.n;
   const auto w = small_expm::workspace_layout<T>(n, g.frechet, g.ws + idx[blockIdx.x] * g.ws_bytes);
   const T* x = w.w[x_slot];
   const T* v = w.tv + in * n;
   T* o = w.tv + out * n;
-  if (!adjoint) {
-    for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < n; i += gridDim.y * blockDim.x) {
-      T acc = T(0);
-      for (int k = 0; k < n; ++k) acc += x[i + static_cast<index_t>(k) * n] * v[k];
-      o[i] = acc;
-    }
-    return;
-  }
   const int lane = threadIdx.x & 31, warps = blockDim.x / 32;
   for (int i = blockIdx.y * warps + threadIdx.x / 32; i < n; i += gridDim.y * warps) {
     const T* col = x + static_cast<index_t>(i) * n;
@@ -166,19 +239,25 @@ class GpuBlasBackend {
     if (!status_.ok() || l.count == 0) return;
     if (expm_blas::step_is_entrywise(s)) {
       const std::int64_t nn = static_cast<std::int64_t>(g_.n) * g_.n;
-      const unsigned split = static_cast<unsigned>(std::min<std::int64_t>((nn + 4095) / 4096, 64));
+      const unsigned split = blocks_per_matrix(l.count, (nn + 4095) / 4096, 64);
       entrywise_step_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(s, prm, g_, l.dev);
       ok(launch_check("expm entrywise_step_kernel"));
+    } else if (expm_blas::step_is_columnwise(s)) {
+      const unsigned split = blocks_per_matrix(l.count, (g_.n + kColumnGroup - 1) / kColumnGroup, 1);
+      column_step_kernel<D><<<dim3(l.count, split), kColumnThreads, 0, stream_>>>(s, g_, l.dev);
+      ok(launch_check("expm column_step_kernel"));
     } else {
       reducing_step_kernel<D><<<l.count, kStepThreads, 0, stream_>>>(s, prm, g_, l.dev);
       ok(launch_check("expm reducing_step_kernel"));
     }
   }
 
+  // Each output is one thread's sum down its column: 32-thread blocks, as many as columns allow,
+  // so that a lone large matrix reaches many SMs (each with its own L1 for the column reads).
   void ell_product(const List& l, int j) {
     if (!status_.ok() || l.count == 0) return;
-    const unsigned split = static_cast<unsigned>(std::min(64, (g_.n + 255) / 256));
-    ell_product_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(g_, l.dev, j);
+    const unsigned split = blocks_per_matrix(l.count, (g_.n + 31) / 32, 1);
+    ell_product_kernel<D><<<dim3(l.count, split), 32, 0, stream_>>>(g_, l.dev, j);
     ok(launch_check("expm ell_product_kernel"));
   }
 
@@ -198,15 +277,29 @@ class GpuBlasBackend {
 
   void gemv(const List& l, int x, bool adjoint, int in, int out) {
     if (!status_.ok() || l.count == 0) return;
-    // Blocks per matrix: without adjoint a thread per row (at most n / 256 blocks); with it a warp
-    // per column (8 per block), as many blocks as make ~2 per SM over the listed matrices, so that
-    // a lone large matrix is not left to a few SMs. Each output is one thread's or one warp's sum in
-    // a fixed order either way: the split changes no bits.
-    const int by_rows = std::min(64, (g_.n + 255) / 256);
-    const int by_columns = std::min((g_.n + 7) / 8, std::max(by_rows, (2 * sms_ + l.count - 1) / l.count));
-    const unsigned split = static_cast<unsigned>(adjoint ? std::min(by_columns, 1024) : by_rows);
-    gemv_kernel<D><<<dim3(l.count, split), 256, 0, stream_>>>(g_, l.dev, x, adjoint, in, out);
-    ok(launch_check("expm gemv_kernel"));
+    const int n = g_.n;
+    if (adjoint) {  // a warp per column, 8 per block
+      gemv_adjoint_kernel<D><<<dim3(l.count, blocks_per_matrix(l.count, (n + 7) / 8, 1)), 256, 0, stream_>>>(
+          g_, l.dev, x, in, out);
+      ok(launch_check("expm gemv_adjoint_kernel"));
+      return;
+    }
+    const int width = gemv_chunk_columns(n);
+    const int chunks = (n + width - 1) / width;
+    const unsigned rows = static_cast<unsigned>(std::min(64, (n + 255) / 256));
+    if (chunks > 1) {
+      const std::int64_t need = static_cast<std::int64_t>(max_count_) * chunks * n;
+      if (need > partial_size_) {
+        ok(alloc(scratch_, need, &partial_, "expm matrix-vector partial sums"));
+        partial_size_ = need;
+      }
+      if (!status_.ok()) return;
+    }
+    gemv_forward_kernel<D><<<dim3(l.count, rows, chunks), 256, 0, stream_>>>(g_, l.dev, x, in, out, width, partial_);
+    ok(launch_check("expm gemv_forward_kernel"));
+    if (chunks == 1 || !status_.ok()) return;
+    gemv_sum_kernel<D><<<dim3(l.count, rows), 256, 0, stream_>>>(g_, l.dev, out, chunks, partial_);
+    ok(launch_check("expm gemv_sum_kernel"));
   }
 
   // Matrices with a triangular A are factored without pivoting (their results stay exactly
@@ -266,6 +359,12 @@ class GpuBlasBackend {
  private:
   void ok(const Status& s) {
     if (status_.ok() && !s.ok()) status_ = s;
+  }
+  // Blocks per matrix for `count` listed matrices: ~2 per SM over the launch (at least `floor`,
+  // at most `useful`, the blocks that have work).
+  unsigned blocks_per_matrix(int count, std::int64_t useful, int floor) const {
+    const std::int64_t want = std::max<std::int64_t>(floor, (2 * static_cast<std::int64_t>(sms_) + count - 1) / count);
+    return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>({useful, want, 65535})));
   }
   bool use_batched(int count) const {
     return g_.n <= tuning().batched_max_n && count >= tuning().batched_min_batch;
@@ -355,6 +454,8 @@ class GpuBlasBackend {
   std::int64_t pool_size_ = 0, pool_used_ = 0;
   int* ipiv_ = nullptr;
   int* info_ = nullptr;
+  D* partial_ = nullptr;  // gemv_forward_kernel's partial sums
+  std::int64_t partial_size_ = 0;
 };
 
 }  // namespace

@@ -107,7 +107,8 @@ def test_hard_cases(k, dtype):
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
-@pytest.mark.parametrize("n", [2, 4, 16, 33, 64])
+# n = 150: the cuBLAS path's column steps over two row tiles (the Inf in the last row is in the second).
+@pytest.mark.parametrize("n", [2, 4, 16, 33, 64, 150])
 def test_nan_inf_inputs(n, dtype):
     a = random_matrices((4, n, n), dtype, seed=n)
     a[1, 0, 1] = np.nan
@@ -226,7 +227,7 @@ def test_blas_path_large_single_matrices(n, dtype):
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
-@pytest.mark.parametrize("n", [4, 17, 40, 80])
+@pytest.mark.parametrize("n", [4, 17, 40, 80, 150])  # 150: the structure flags over two row tiles
 def test_triangular_is_exactly_triangular(n, dtype):
     # As on the CPU (tests/test_expm_triangular.py): the teams (n < 64) and the cuBLAS path (Padé
     # denominators factored without pivoting) keep every zero of upper and lower triangular input.

@@ -13,7 +13,8 @@
 // Backend (the CPU test backend: cc/testing/expm_blas_hooks.cc; the GPU: cuda/expm_blas.cu):
 //   List list(std::vector<int> idx)           a set of matrices of the chunk (uploaded once)
 //   List prefix(const List&, int count)       its first `count` entries
-//   void step(const List&, Step, const StepParams&)   expm_blas_steps.h's steps
+//   void step(const List&, Step, const StepParams&)   expm_blas_steps.h's steps (reducing, column,
+//                                             entrywise: step_is_columnwise, step_is_entrywise)
 //   void gemm(const List&, int c, int a, int b, bool acc)      slots: c := a b, or c += a b
 //   void gemv(const List&, int x, bool adjoint, int in, int out)  estimator vectors of tv (units of n)
 //   void ell_product(const List&, int j)      expm_blas_steps.h's ell_product for every listed matrix
@@ -106,7 +107,10 @@ class ChunkRun {
   void run() {
     std::vector<int> all(count_);
     for (int i = 0; i < count_; ++i) all[i] = i;
-    be_.step(be_.list(all), Step::kInit, StepParams());
+    const List l = be_.list(all);
+    be_.step(l, Step::kInitColumns, StepParams());
+    be_.step(l, Step::kInit, StepParams());
+    be_.step(l, Step::kInitEntries, StepParams());
     be_.read_states();
     std::vector<int> open = where(all, [](const BlasState<R>& s) { return s.status == kSelecting; });
     while (!open.empty()) {
@@ -148,6 +152,7 @@ class ChunkRun {
           be_.gemm(l, expm_power_slot(q.taylor, q.p), expm_power_slot(q.taylor, f.a),
                    expm_power_slot(q.taylor, f.b), false);
         }
+        be_.step(l, Step::kNormColumns, StepParams());
         be_.step(l, Step::kNormAnswer, StepParams());
       } else if (q.ask == ExpmAsk::kEll) {
         ell(idx, expm_ell_order_of(q.m));

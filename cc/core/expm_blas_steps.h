@@ -1,7 +1,11 @@
 // The per-matrix steps of the matrix exponential's batched path (large n on the GPU): everything
 // of the shared algorithm except the O(n^3) products, the matrix-vector products and the LU
 // solves, which the driver (expm_blas_driver.h) issues as batched calls between these steps.
-// Reducing steps run per matrix by a team (team.h); entrywise steps over any split of the entries.
+// Reducing steps run per matrix by a team (team.h) over O(n) data; column steps fold each column
+// down its rows (any split of the columns); entrywise steps over any split of the entries. The
+// O(n^2) parts of the reductions (finiteness, triangular structure, norm1's column sums) are column
+// steps, so a backend can spread one large matrix over many processors; the per-matrix reducing
+// step that follows reads n partials.
 //
 // The selection is expm_select.h's routine, replayed (ExpmReplay) with the answers of the rounds
 // so far; the chain is expm_chain.h's, driven per group of matrices with the same scheme. With
@@ -41,10 +45,10 @@ struct BlasState {
 enum Status : int { kExcluded = 0, kSelecting, kSelected };
 
 enum class Step : int {
-  // ---- reducing steps (one team per matrix) ----
-  kInit,            // A := a, NaN/Inf (fills outputs), kind, the state
+  // ---- reducing steps (one team per matrix, O(n) work) ----
+  kInit,            // the state: NaN/Inf and kind from kInitColumns' flags
   kSelect,          // replay the selection: pending request or the final choice
-  kNormAnswer,      // answer a kPower request: ||X^p||_1 (the product was issued)
+  kNormAnswer,      // answer a kPower request: ||X^p||_1 from kNormColumns' column sums
   kEllStart,        // begin a kEll request (or answer it without products); v := ones
   kEllAfter,        // param a = j: after product j (B v_{j-1} in buffer j % 2)
   kHagerStart,      // begin a kEstimate request
@@ -52,7 +56,11 @@ enum class Step : int {
   kHagerAdjoint,    // param a = iteration
   kHagerAlternating,
   kHagerFinish,     // answer the kEstimate request
+  // ---- column steps (a fold down each column in row order; any split of the columns) ----
+  kInitColumns,     // per column of a (and e): non-finite entries, nonzeros off the diagonal -> perm
+  kNormColumns,     // per column of the pending power X^p: sum_i |x_ij| -> vec
   // ---- entrywise steps (any split of the entries; no reductions) ----
+  kInitEntries,     // after kInit: slot X := a, or NaN outputs where a (or e) is not finite
   kEllMatrix,       // slot V := 2^b_exponent |X| (as reals), for running ℓ searches
   kLoadDirection,   // slot dX := e (adjoint: e^H)
   kScale,           // slot a *= 2^(-b s)
@@ -62,7 +70,8 @@ enum class Step : int {
   kFinish,          // r, l := the results (their slots depend on s)
 };
 
-DETEXP_HD bool step_is_entrywise(Step s) { return static_cast<int>(s) >= static_cast<int>(Step::kEllMatrix); }
+DETEXP_HD bool step_is_entrywise(Step s) { return static_cast<int>(s) >= static_cast<int>(Step::kInitEntries); }
+DETEXP_HD bool step_is_columnwise(Step s) { return s == Step::kInitColumns || s == Step::kNormColumns; }
 
 // A step's parameters (by value to the kernels).
 struct StepParams {
@@ -113,6 +122,77 @@ DETEXP_HD void append_answer(BlasState<R>& st, double x) {
   if (st.answers < kExpmReplayAnswersMax) st.answer[st.answers++] = x;
 }
 
+// ---- column steps -------------------------------------------------------------------------------
+// Column j's value is a fold, in row order, of one entry per row (column_entry: entrywise work,
+// which a backend may do in any order) for each source in turn; column_store puts it in the
+// matrix's workspace (flags in perm, sums in vec: both free until the ℓ search and the LU) for
+// the reducing step. The fold order is that of the team routines it replaces (all_finite_team's
+// and triangular_kind's flags, norm1's column sums: s += |x_ij|, i ascending), so the answers are
+// bitwise theirs whatever the split of the columns, and a backend may stage consecutive row
+// ranges anywhere as long as it folds them in order.
+template <class R>
+struct ColumnEntry {
+  R value;    // kNormColumns: |x_ij|
+  int flags;  // kInitColumns: ColumnFlag bits
+};
+enum ColumnFlag : int { kColumnANonFinite = 1, kColumnBelow = 2, kColumnAbove = 4, kColumnENonFinite = 8 };
+
+template <class T>
+DETEXP_HD int column_sources(Step step, const StepArgs<T>& g) {
+  return step == Step::kInitColumns && g.frechet ? 2 : 1;
+}
+
+// Source k of a column step for matrix i (column-major n x n): kInitColumns a, then e; kNormColumns
+// the pending power.
+template <class T>
+DETEXP_HD const T* column_source(Step step, const StepArgs<T>& g, index_t i, int k) {
+  if (step == Step::kInitColumns) return (k == 0 ? g.a : g.e) + i * static_cast<index_t>(g.n) * g.n;
+  const ExpmRequest& q = g.state[i].pending;
+  return layout(g, i).w[expm_power_slot(q.taylor, q.p)];
+}
+
+template <class T>
+DETEXP_HD ColumnEntry<real_t<T>> column_entry(Step step, int k, const T& x, int row, int j) {
+  using R = real_t<T>;
+  if (step == Step::kNormColumns) return {modulus(x), 0};
+  const R re = real_part(x), im = imag_part(x);
+  int flags = (re - re == R(0)) & (im - im == R(0)) ? 0 : (k == 0 ? kColumnANonFinite : kColumnENonFinite);
+  if (k == 0 && row != j && !(x == T(0))) flags |= row > j ? kColumnBelow : kColumnAbove;
+  return {R(0), flags};
+}
+
+template <class R>
+DETEXP_HD void column_fold(ColumnEntry<R>& acc, const ColumnEntry<R>& e) {
+  acc.value += e.value;
+  acc.flags |= e.flags;
+}
+
+template <class T>
+DETEXP_HD void column_store(Step step, const StepArgs<T>& g, index_t i, int j, const ColumnEntry<real_t<T>>& acc) {
+  const small_expm::Workspace<T> w = layout(g, i);
+  if (step == Step::kNormColumns) {
+    w.vec[j] = acc.value;
+  } else {
+    w.perm[j] = acc.flags;
+  }
+}
+
+// A column step over the columns j = first, first + stride, ... of matrix i, read in place.
+template <class T>
+DETEXP_HD_CALL void column_step(Step step, const StepArgs<T>& g, index_t i, int first, int stride) {
+  using R = real_t<T>;
+  const int n = g.n;
+  const int sources = column_sources(step, g);
+  for (int j = first; j < n; j += stride) {
+    ColumnEntry<R> acc{R(0), 0};
+    for (int k = 0; k < sources; ++k) {
+      const T* col = column_source(step, g, i, k) + static_cast<index_t>(j) * n;
+      for (int row = 0; row < n; ++row) column_fold(acc, column_entry(step, k, col[row], row, j));
+    }
+    column_store(step, g, i, j, acc);
+  }
+}
+
 // The reducing steps. Every member of the team calls this with the same arguments.
 template <class Team, class T>
 DETEXP_HD_CALL void reducing_step(const Team& team, Step step, const StepParams& prm, const StepArgs<T>& g,
@@ -120,26 +200,18 @@ DETEXP_HD_CALL void reducing_step(const Team& team, Step step, const StepParams&
   using namespace small_expm;
   using R = real_t<T>;
   const int n = g.n;
-  const index_t nn = static_cast<index_t>(n) * n;
   const Workspace<T> w = layout(g, i);
   BlasState<R>& st = g.state[i];
   const bool lead = team.rank() == 0;
   switch (step) {
     case Step::kInit: {
-      const T* a = g.a + i * nn;
-      const bool a_finite = all_finite_team(team, nn, a);
-      const bool e_finite = !g.frechet || all_finite_team(team, nn, g.e + i * nn);
-      if (!a_finite) {
-        if (g.r != nullptr) nan_fill(team, nn, g.r + i * nn);
-        if (g.l != nullptr) nan_fill(team, nn, g.l + i * nn);
-      } else if (g.frechet && !e_finite) {
-        nan_fill(team, nn, g.l + i * nn);
-      }
-      int kind = 0;
-      if (a_finite) {
-        copy(team, nn, w.w[kExpmSlotX], a);
-        kind = triangular_kind(team, n, a);
-      }
+      int flags = 0;
+      for (int j = team.rank(); j < n; j += team.size()) flags |= w.perm[j];
+      const bool a_finite = team.max(flags & kColumnANonFinite) == 0;
+      const bool e_finite = team.max(flags & kColumnENonFinite) == 0;
+      const int below = team.max(flags & kColumnBelow), above = team.max(flags & kColumnAbove);
+      // triangular_kind's: upper (diagonal included) 1, lower -1, neither 0.
+      const int kind = !a_finite ? 0 : (below == 0 ? 1 : (above == 0 ? -1 : 0));
       if (lead) {
         st = BlasState<R>{};
         st.status = a_finite ? kSelecting : kExcluded;
@@ -162,8 +234,10 @@ DETEXP_HD_CALL void reducing_step(const Team& team, Step step, const StepParams&
       }
       break;
     }
-    case Step::kNormAnswer: {
-      const R x = norm1(team, n, w.w[expm_power_slot(st.pending.taylor, st.pending.p)]);
+    case Step::kNormAnswer: {  // norm1's maximum over the column sums (exact: any order)
+      R best = 0;
+      for (int j = team.rank(); j < n; j += team.size()) best = nan_max(best, w.vec[j]);
+      const R x = team.max(best);
       if (lead) append_answer(st, static_cast<double>(x));
       break;
     }
@@ -256,6 +330,19 @@ DETEXP_HD_CALL void entrywise_step(Step step, const StepParams& prm, const StepA
   const small_expm::Workspace<T> w = layout(g, i);
   const BlasState<R>& st = g.state[i];
   switch (step) {
+    case Step::kInitEntries: {
+      const T* a = g.a + i * nn;
+      T* x = w.w[kExpmSlotX];
+      const bool selecting = st.status != kExcluded;
+      T* r = !selecting && g.r != nullptr ? g.r + i * nn : nullptr;
+      T* l = g.l != nullptr && (!selecting || !st.e_finite) ? g.l + i * nn : nullptr;
+      for (index_t idx = first; idx < nn; idx += stride) {
+        if (selecting) x[idx] = a[idx];
+        if (r != nullptr) r[idx] = small_expm::nan_value<T>();
+        if (l != nullptr) l[idx] = small_expm::nan_value<T>();
+      }
+      break;
+    }
     case Step::kEllMatrix: {
       if (!st.ell_running) break;
       R* b = reinterpret_cast<R*>(w.w[kExpmSlotV]);

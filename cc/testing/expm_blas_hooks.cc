@@ -40,6 +40,8 @@ class CpuBlasBackend {
     for (int k = 0; k < l.count; ++k) {
       if (expm_blas::step_is_entrywise(s)) {
         expm_blas::entrywise_step(s, p, g_, l.idx[k], 0, 1);
+      } else if (expm_blas::step_is_columnwise(s)) {
+        expm_blas::column_step(s, g_, l.idx[k], 0, 1);
       } else {
         expm_blas::reducing_step(SerialTeam(), s, p, g_, l.idx[k]);
       }
