@@ -41,8 +41,8 @@ constexpr int kStructuredInverseMin = 48;
 constexpr int kInverseBlock = 32;
 
 // ---- the matrix exponential ----
-// Sizes that run with fixed-size Eigen matrices (unrolled products and LU); others run-time n.
-// [expm-fixed]
+// Sizes that run with fixed-size Eigen matrices (unrolled products, LU and, up to kExpmFixedMax,
+// Padé schemes: expm.h's cpu_expm_chain); others run-time n. [expm-fixed] [expm-unrolled]
 constexpr int kExpmFixedMax = 8;
 constexpr int kExpmFixedExtra = 16;
 // Real products from one packet of rows up to this n: packet_gemm.h's register-blocked kernel;
