@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 
 #include "cc/core/team.h"
 #include "cuda/expm_launch.h"
@@ -106,14 +109,27 @@ struct TeamGrid {
 };
 
 // Blocks of `threads` threads with `smem` bytes of dynamic shared memory resident per SM of the
-// current device (registers and static shared memory counted); 0 if the query fails.
-inline int resident_blocks(const void* kernel, int threads, std::int64_t smem) {
+// current device (`device`, registers and static shared memory counted); 0 if the query fails.
+// Remembered per (kernel, device, threads, smem): the answer never changes, and team_grid runs on
+// every launch.
+inline int resident_blocks(const void* kernel, int device, int threads, std::int64_t smem) {
+  static std::mutex mu;
+  static std::map<std::tuple<const void*, int, int, std::int64_t>, int> known;
+  if (device < 0 && cudaGetDevice(&device) != cudaSuccess) device = 0;
+  const auto key = std::make_tuple(kernel, device, threads, smem);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto it = known.find(key);
+    if (it != known.end()) return it->second;
+  }
   int blocks = 0;
   if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, threads, static_cast<std::size_t>(smem)) !=
       cudaSuccess) {
     (void)cudaGetLastError();  // clear it: the caller falls back to its own estimate
     return 0;
   }
+  std::lock_guard<std::mutex> lock(mu);
+  known.emplace(key, blocks);
   return blocks;
 }
 
@@ -136,10 +152,10 @@ inline Status team_grid(const void* kernel, int device, int width, std::int64_t 
       DETEXP_RETURN_IF_ERROR(common::allow_dynamic_shared_once(kernel, device, static_cast<int>(device_limit)));
     }
     const int threads = width * g->teams_per_block;
-    const int shared_warps = resident_blocks(kernel, threads, smem) * threads / 32;
+    const int shared_warps = resident_blocks(kernel, device, threads, smem) * threads / 32;
     if (shared_warps < plan::kTeamMinResidentWarps) {
       const int global_threads = width * global_teams_per_block;
-      const int global_warps = resident_blocks(kernel, global_threads, 0) * global_threads / 32;
+      const int global_warps = resident_blocks(kernel, device, global_threads, 0) * global_threads / 32;
       if (global_warps >= 2 * std::max(shared_warps, 1)) {
         g->shared = false;
         g->teams_per_block = global_teams_per_block;
@@ -151,7 +167,7 @@ inline Status team_grid(const void* kernel, int device, int width, std::int64_t 
   if (!g->shared) {
     const int sms = common::device_attribute(cudaDevAttrMultiProcessorCount, device, 1);
     const int threads = width * g->teams_per_block;
-    int per_sm = resident_blocks(kernel, threads, 0);
+    int per_sm = resident_blocks(kernel, device, threads, 0);
     if (per_sm <= 0) per_sm = std::max(1, 2048 / threads);
     g->blocks = std::min(g->blocks, static_cast<std::int64_t>(sms) * per_sm);
     g->blocks = std::min(g->blocks, std::max<std::int64_t>(1, tune.global_budget_bytes / (ws * g->teams_per_block)));
