@@ -155,8 +155,7 @@ template <class T>
 DETEXP_HD ColumnEntry<real_t<T>> column_entry(Step step, int k, const T& x, int row, int j) {
   using R = real_t<T>;
   if (step == Step::kNormColumns) return {modulus(x), 0};
-  const R re = real_part(x), im = imag_part(x);
-  int flags = (re - re == R(0)) & (im - im == R(0)) ? 0 : (k == 0 ? kColumnANonFinite : kColumnENonFinite);
+  int flags = finite_scalar(x) ? 0 : (k == 0 ? kColumnANonFinite : kColumnENonFinite);
   if (k == 0 && row != j && !(x == T(0))) flags |= row > j ? kColumnBelow : kColumnAbove;
   return {R(0), flags};
 }

@@ -109,12 +109,6 @@ struct Shift {
   bool finite;      // every entry of A finite
 };
 
-template <class T>
-DETEXP_HD bool finite_scalar(const T& x) {
-  const real_t<T> re = real_part(x), im = imag_part(x);
-  return re - re == real_t<T>(0) && im - im == real_t<T>(0);
-}
-
 // h/j = t/(s j), with 1/(s j) rounded once in double.
 template <class T>
 DETEXP_HD T term_coefficient(const T& t, int s, int j) {

@@ -103,12 +103,8 @@ DETEXP_HD_CALL real_t<T> norm1(const Team& team, int n, const T* x) {
 
 template <class Team, class T>
 DETEXP_HD_CALL bool all_finite_team(const Team& team, index_t count, const T* x) {
-  using R = real_t<T>;
   int bad = 0;
-  for (index_t idx = team.rank(); idx < count; idx += team.size()) {
-    const R re = real_part(x[idx]), im = imag_part(x[idx]);
-    bad |= !((re - re == R(0)) & (im - im == R(0)));
-  }
+  for (index_t idx = team.rank(); idx < count; idx += team.size()) bad |= !finite_scalar(x[idx]);
   return team.max(bad) == 0;
 }
 
