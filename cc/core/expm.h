@@ -176,7 +176,7 @@ class CpuExpm {
 
   void scale_squarings(int s, int p) { ldexp_inplace(slot_[s], -p * s_); }
   void lu_factor(int q) { solver_.factor(slot_[q], kind_); }
-  void lu_solve(int, int b, int x) { slot_[x] = solver_.solve(slot_[b]); }
+  void lu_solve(int, int b, int x) { solver_.solve_into(slot_[b], slot_[x]); }
   void fix_triangular(int r, int e, bool offdiag) {
     if (kind_ != 0) detexp::fix_triangular(SerialTeam(), size(), slot_[r].data(), slot_[kExpmSlotX].data(), kind_, e, offdiag);
   }

@@ -35,6 +35,7 @@ class PadeSolver {
     perm_.resize(n);
     lu_factor_right_looking(f_.data(), n, perm_.data());
   }
+  void solve_into(const Mat& b, Mat& out) const { out = solve(b); }
   Mat solve(const Mat& b) const {
     if (kind_ > 0) return f_.template triangularView<Eigen::Upper>().solve(b);
     if (kind_ < 0) return f_.template triangularView<Eigen::Lower>().solve(b);
@@ -74,19 +75,25 @@ class PadeSolver<Mat, true> {
   }
   // The row operations run on a row-major copy: on column-major storage each one is N strided
   // scalar operations; the arithmetic and its order are unchanged.
-  Mat solve(const Mat& b) const {
-    if (kind_ > 0) return f_.template triangularView<Eigen::Upper>().solve(b);
-    if (kind_ < 0) return f_.template triangularView<Eigen::Lower>().solve(b);
-    Eigen::Matrix<typename Mat::Scalar, N, N, N == 1 ? Eigen::ColMajor : Eigen::RowMajor> x;
-    for (int i = 0; i < N; ++i) x.row(i) = b.row(perm_[i]);
-    for (int k = 0; k < N; ++k) {
-      for (int i = k + 1; i < N; ++i) x.row(i) -= f_(i, k) * x.row(k);
+  // out := q^{-1} b, written in place (inlined into the chain: at n = 4 a call returning the
+  // matrix by value cost as much as the solve's arithmetic).
+  [[gnu::always_inline]] void solve_into(const Mat& b, Mat& out) const {
+    if (kind_ == 0) {
+      Eigen::Matrix<typename Mat::Scalar, N, N, N == 1 ? Eigen::ColMajor : Eigen::RowMajor> x;
+      for (int i = 0; i < N; ++i) x.row(i) = b.row(perm_[i]);
+      for (int k = 0; k < N; ++k) {
+        for (int i = k + 1; i < N; ++i) x.row(i) -= f_(i, k) * x.row(k);
+      }
+      for (int k = N - 1; k >= 0; --k) {
+        x.row(k) /= f_(k, k);
+        for (int i = 0; i < k; ++i) x.row(i) -= f_(i, k) * x.row(k);
+      }
+      out = x;
+    } else if (kind_ > 0) {
+      out = f_.template triangularView<Eigen::Upper>().solve(b);
+    } else {
+      out = f_.template triangularView<Eigen::Lower>().solve(b);
     }
-    for (int k = N - 1; k >= 0; --k) {
-      x.row(k) /= f_(k, k);
-      for (int i = 0; i < k; ++i) x.row(i) -= f_(i, k) * x.row(k);
-    }
-    return Mat(x);
   }
 
  private:
