@@ -56,14 +56,6 @@ __global__ void entrywise_step_kernel(Step step, StepParams prm, StepArgs<T> g, 
   expm_blas::entrywise_step(step, prm, g, idx[blockIdx.x], first, stride);
 }
 
-// ℓ's product j: blockIdx.x the matrix, blockIdx.y and the threads split its columns (each output
-// one thread's sum down its column, expm_ell.h's ell_apply_columns: any split, the same bits).
-template <class T>
-__global__ void ell_product_kernel(StepArgs<T> g, const int* __restrict__ idx, int j) {
-  const int first = static_cast<int>(blockIdx.y * blockDim.x + threadIdx.x);
-  expm_blas::ell_product(g, idx[blockIdx.x], j, first, static_cast<int>(gridDim.y * blockDim.x));
-}
-
 // Column steps: blockIdx.x the matrix, blockIdx.y (grid-stride) a group of kColumnGroup columns.
 // The block stages tiles of kColumnRows rows of the group (each column's rows are contiguous: the
 // loads coalesce), mapping every entry through column_entry in parallel; one thread per column
@@ -99,6 +91,34 @@ __global__ void __launch_bounds__(kColumnThreads)
       }
     }
     if (owner) expm_blas::column_store(step, g, i, own, acc);
+  }
+}
+
+// ℓ's product j, staged as the column steps are (coalesced row tiles of kColumnGroup columns in
+// shared memory); each output is then one thread's expm_ell.h ell_fold_rows over the tiles in row
+// order: ell_apply_columns' bits whatever the grid. Matrices whose ℓ is decided return at once.
+template <class T>
+__global__ void __launch_bounds__(kColumnThreads) ell_product_kernel(StepArgs<T> g, const int* __restrict__ idx, int j) {
+  using R = real_t<T>;
+  __shared__ R tile[kColumnRows][kColumnGroup + 1];
+  const index_t i = idx[blockIdx.x];
+  if (!g.state[i].ell_running) return;  // the same for the whole block
+  const auto op = expm_blas::ell_operands(g, i, j);
+  const int n = g.n;
+  for (int j0 = blockIdx.y * kColumnGroup; j0 < n; j0 += gridDim.y * kColumnGroup) {
+    const int own = j0 + static_cast<int>(threadIdx.x);
+    const bool owner = threadIdx.x < kColumnGroup && own < n;
+    R s = 0;
+    for (int r0 = 0; r0 < n; r0 += kColumnRows) {
+      for (int e = threadIdx.x; e < kColumnRows * kColumnGroup; e += blockDim.x) {
+        const int r = e % kColumnRows, c = e / kColumnRows, row = r0 + r, col = j0 + c;
+        if (row < n && col < n) tile[r][c] = op.b[row + static_cast<index_t>(col) * n];
+      }
+      __syncthreads();
+      if (owner) s = ell_fold_rows(s, &tile[0][threadIdx.x], kColumnGroup + 1, op.in + r0, min(kColumnRows, n - r0));
+      __syncthreads();
+    }
+    if (owner) op.out[own] = s;
   }
 }
 
@@ -252,12 +272,11 @@ class GpuBlasBackend {
     }
   }
 
-  // Each output is one thread's sum down its column: 32-thread blocks, as many as columns allow,
-  // so that a lone large matrix reaches many SMs (each with its own L1 for the column reads).
+  // Split over the columns like the column steps, so that a lone large matrix reaches many SMs.
   void ell_product(const List& l, int j) {
     if (!status_.ok() || l.count == 0) return;
-    const unsigned split = blocks_per_matrix(l.count, (g_.n + 31) / 32, 1);
-    ell_product_kernel<D><<<dim3(l.count, split), 32, 0, stream_>>>(g_, l.dev, j);
+    const unsigned split = blocks_per_matrix(l.count, (g_.n + kColumnGroup - 1) / kColumnGroup, 1);
+    ell_product_kernel<D><<<dim3(l.count, split), kColumnThreads, 0, stream_>>>(g_, l.dev, j);
     ok(launch_check("expm ell_product_kernel"));
   }
 

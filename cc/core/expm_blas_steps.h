@@ -107,14 +107,27 @@ DETEXP_HD R* ell_buffer(R* vec, int n, int j) {
   return vec + (j % 2) * n;
 }
 
+// ℓ's product j for matrix i: out := B in, B the reals of slot V (kEllMatrix) in column-major order.
+template <class R>
+struct EllOperands {
+  const R* b;
+  const R* in;
+  R* out;
+};
+
+template <class T>
+DETEXP_HD EllOperands<real_t<T>> ell_operands(const StepArgs<T>& g, index_t i, int j) {
+  using R = real_t<T>;
+  const small_expm::Workspace<T> w = layout(g, i);
+  return {reinterpret_cast<const R*>(w.w[kExpmSlotV]), ell_buffer(w.vec, g.n, j - 1), ell_buffer(w.vec, g.n, j)};
+}
+
 // ℓ's product j for matrix i (a share of the columns: first, stride), skipped once decided.
 template <class T>
 DETEXP_HD void ell_product(const StepArgs<T>& g, index_t i, int j, int first, int stride) {
-  using R = real_t<T>;
   if (!g.state[i].ell_running) return;
-  const small_expm::Workspace<T> w = layout(g, i);
-  ell_apply_columns(g.n, reinterpret_cast<const R*>(w.w[kExpmSlotV]), ell_buffer(w.vec, g.n, j - 1),
-                    ell_buffer(w.vec, g.n, j), first, stride);
+  const auto op = ell_operands(g, i, j);
+  ell_apply_columns(g.n, op.b, op.in, op.out, first, stride);
 }
 
 template <class R>

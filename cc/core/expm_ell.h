@@ -124,15 +124,20 @@ DETEXP_HD_CALL EllStats<R> ell_team_stats(const Team& team, int n, const R* v, c
   return st;
 }
 
+// s + Σ_i col[i col_stride] in_i over i = 0 .. rows-1, one term at a time in row order: every
+// backend's order for an output of ℓ's product, whether it reads a column whole or in row tiles
+// staged elsewhere (the GPU's, through shared memory), so the split changes no bits.
+template <class R>
+DETEXP_HD R ell_fold_rows(R s, const R* col, int col_stride, const R* in, int rows) {
+  for (int i = 0; i < rows; ++i) s += col[i * col_stride] * in[i];
+  return s;
+}
+
 // out_j := (B in)_j = Σ_i b[i + j n] in_i for the columns j = first, first + stride, ... (B = |A|^T
 // scaled, stored as b = |A| 2^e in A's column-major layout: each output reads one column).
 template <class R>
 DETEXP_HD void ell_apply_columns(int n, const R* b, const R* in, R* out, int first, int stride) {
-  for (int j = first; j < n; j += stride) {
-    R s = 0;
-    for (int i = 0; i < n; ++i) s += b[i + j * n] * in[i];
-    out[j] = s;
-  }
+  for (int j = first; j < n; j += stride) out[j] = ell_fold_rows(R(0), b + static_cast<index_t>(j) * n, 1, in, n);
 }
 
 // ℓ by a per-matrix backend: apply(in, out) sets out := B in (team-synchronised), v and w are n
