@@ -56,18 +56,36 @@ __global__ void entrywise_step_kernel(Step step, StepParams prm, StepArgs<T> g, 
   expm_blas::entrywise_step(step, prm, g, idx[blockIdx.x], first, stride);
 }
 
-// Column steps: blockIdx.x the matrix, blockIdx.y (grid-stride) a group of kColumnGroup columns.
-// The block stages tiles of kColumnRows rows of the group (each column's rows are contiguous: the
-// loads coalesce), mapping every entry through column_entry in parallel; one thread per column
-// then folds the tile's rows in order, so each column is one fold in row order (the team
-// routines' bits) whatever the grid.
+// Column steps and ℓ's products: blockIdx.x the matrix, blockIdx.y (grid-stride) a group of
+// kColumnGroup columns, staged in tiles of kColumnRows rows (for_column_tiles); one thread per
+// column then folds each tile's rows in order, so each column is one fold in row order (the team
+// routines' and the CPU's order) whatever the grid.
 constexpr int kColumnGroup = 8, kColumnRows = 128, kColumnThreads = 128;
+constexpr int kTileStride = kColumnGroup + 1;  // padded: the owners' reads fall in distinct banks
+
+// Columns j0 .. j0 + kColumnGroup - 1 of an n x n column-major matrix, kColumnRows rows at a time:
+// the block stages tile[r][c] = load(row, col) (consecutive threads read consecutive rows of a
+// column: the loads coalesce), then the column's owner runs fold(&tile[0][c], r0, rows). Every
+// thread of the block calls it (it synchronises).
+template <class E, class Load, class Fold>
+__device__ void for_column_tiles(E (&tile)[kColumnRows][kTileStride], int n, int j0, bool owner, Load load,
+                                 Fold fold) {
+  for (int r0 = 0; r0 < n; r0 += kColumnRows) {
+    for (int e = threadIdx.x; e < kColumnRows * kColumnGroup; e += blockDim.x) {
+      const int r = e % kColumnRows, c = e / kColumnRows, row = r0 + r, col = j0 + c;
+      if (row < n && col < n) tile[r][c] = load(row, col);
+    }
+    __syncthreads();
+    if (owner) fold(&tile[0][threadIdx.x], r0, min(kColumnRows, n - r0));
+    __syncthreads();
+  }
+}
 
 template <class T>
 __global__ void __launch_bounds__(kColumnThreads)
     column_step_kernel(Step step, StepArgs<T> g, const int* __restrict__ idx) {
   using E = expm_blas::ColumnEntry<real_t<T>>;
-  __shared__ E tile[kColumnRows][kColumnGroup + 1];
+  __shared__ E tile[kColumnRows][kTileStride];
   const index_t i = idx[blockIdx.x];
   const int n = g.n;
   const int sources = expm_blas::column_sources(step, g);
@@ -77,30 +95,23 @@ __global__ void __launch_bounds__(kColumnThreads)
     E acc{real_t<T>(0), 0};
     for (int k = 0; k < sources; ++k) {
       const T* x = expm_blas::column_source(step, g, i, k);
-      for (int r0 = 0; r0 < n; r0 += kColumnRows) {
-        for (int e = threadIdx.x; e < kColumnRows * kColumnGroup; e += blockDim.x) {
-          const int r = e % kColumnRows, c = e / kColumnRows, row = r0 + r, j = j0 + c;
-          if (row < n && j < n) tile[r][c] = expm_blas::column_entry(step, k, x[row + static_cast<index_t>(j) * n], row, j);
-        }
-        __syncthreads();
-        if (owner) {
-          const int rows = min(kColumnRows, n - r0);
-          for (int r = 0; r < rows; ++r) expm_blas::column_fold(acc, tile[r][threadIdx.x]);
-        }
-        __syncthreads();
-      }
+      for_column_tiles(
+          tile, n, j0, owner,
+          [&](int row, int col) { return expm_blas::column_entry(step, k, x[row + static_cast<index_t>(col) * n], row, col); },
+          [&](const E* t, int, int rows) {
+            for (int r = 0; r < rows; ++r) expm_blas::column_fold(acc, t[r * kTileStride]);
+          });
     }
     if (owner) expm_blas::column_store(step, g, i, own, acc);
   }
 }
 
-// ℓ's product j, staged as the column steps are (coalesced row tiles of kColumnGroup columns in
-// shared memory); each output is then one thread's expm_ell.h ell_fold_rows over the tiles in row
-// order: ell_apply_columns' bits whatever the grid. Matrices whose ℓ is decided return at once.
+// ℓ's product j: each output one thread's expm_ell.h ell_fold_rows over the tiles in row order,
+// ell_apply_columns' order. Matrices whose ℓ is decided return at once.
 template <class T>
 __global__ void __launch_bounds__(kColumnThreads) ell_product_kernel(StepArgs<T> g, const int* __restrict__ idx, int j) {
   using R = real_t<T>;
-  __shared__ R tile[kColumnRows][kColumnGroup + 1];
+  __shared__ R tile[kColumnRows][kTileStride];
   const index_t i = idx[blockIdx.x];
   if (!g.state[i].ell_running) return;  // the same for the whole block
   const auto op = expm_blas::ell_operands(g, i, j);
@@ -109,15 +120,9 @@ __global__ void __launch_bounds__(kColumnThreads) ell_product_kernel(StepArgs<T>
     const int own = j0 + static_cast<int>(threadIdx.x);
     const bool owner = threadIdx.x < kColumnGroup && own < n;
     R s = 0;
-    for (int r0 = 0; r0 < n; r0 += kColumnRows) {
-      for (int e = threadIdx.x; e < kColumnRows * kColumnGroup; e += blockDim.x) {
-        const int r = e % kColumnRows, c = e / kColumnRows, row = r0 + r, col = j0 + c;
-        if (row < n && col < n) tile[r][c] = op.b[row + static_cast<index_t>(col) * n];
-      }
-      __syncthreads();
-      if (owner) s = ell_fold_rows(s, &tile[0][threadIdx.x], kColumnGroup + 1, op.in + r0, min(kColumnRows, n - r0));
-      __syncthreads();
-    }
+    for_column_tiles(
+        tile, n, j0, owner, [&](int row, int col) { return op.b[row + static_cast<index_t>(col) * n]; },
+        [&](const R* t, int r0, int rows) { s = ell_fold_rows(s, t, kTileStride, op.in + r0, rows); });
     if (owner) op.out[own] = s;
   }
 }
